@@ -1,0 +1,5 @@
+"""``python -m profkit``."""
+
+from profkit.cli import entry
+
+entry()

@@ -1,0 +1,308 @@
+"""Read and write ``profile.proto``: gzip'd or plain protobuf in, gzip'd protobuf out.
+
+``parse`` never trusts its input: inflation is capped (a gzip bomb is rejected after
+``max_bytes`` of output, in bounded memory), every string index and id reference is
+range-checked, and the result passes ``check_valid``. Every failure is a
+``ProfileFormatError`` with one line that says what is wrong.
+``save`` writes to a temporary file in the target directory and renames it, so a
+failure never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zlib
+from typing import Any, Dict, List, Union
+
+from google.protobuf.message import DecodeError
+
+from profkit.model._schema import ProfileMessage
+from profkit.model.errors import ProfileFormatError, ProfkitError
+from profkit.model.profile import Function, Line, Location, Mapping, Profile, Sample, ValueType
+from profkit.model.validate import check_valid
+
+#: Largest decompressed profile accepted by default (override: PROFKIT_MAX_PROFILE_BYTES).
+DEFAULT_MAX_BYTES = int(os.environ.get("PROFKIT_MAX_PROFILE_BYTES", str(1 << 30)))
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+
+
+def inflate(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Return ``data`` gunzipped if it is gzip'd, else unchanged.
+
+    Raises ProfileFormatError if the stream is corrupt, truncated, or inflates past
+    ``max_bytes`` (checked while inflating, so memory stays bounded).
+    """
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    out: List[bytes] = []
+    size = 0
+    rest = data
+    try:
+        while rest:  # concatenated gzip members are legal
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            buf = rest
+            while True:
+                chunk = d.decompress(buf, _CHUNK)
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ProfileFormatError(
+                        f"profile inflates past {max_bytes} bytes (gzip bomb?); "
+                        "raise PROFKIT_MAX_PROFILE_BYTES if it is genuine"
+                    )
+                out.append(chunk)
+                buf = d.unconsumed_tail
+                if d.eof or (not buf and not chunk):
+                    break
+            if not d.eof:
+                raise ProfileFormatError("truncated gzip stream: the profile file is incomplete")
+            rest = d.unused_data.lstrip(b"\x00")
+            if rest and not rest.startswith(_GZIP_MAGIC):
+                break
+    except zlib.error as e:
+        raise ProfileFormatError(f"corrupt gzip stream ({e})") from None
+    return b"".join(out)
+
+
+def _decode_message(raw: bytes) -> Any:
+    msg = ProfileMessage()
+    try:
+        msg.ParseFromString(raw)
+    except (DecodeError, RuntimeError, ValueError) as e:
+        raise ProfileFormatError(f"not a valid profile.proto message ({e})") from None
+    return msg
+
+
+def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Profile:
+    """Parse gzip'd or plain ``profile.proto`` bytes into a validated Profile."""
+    if not data:
+        raise ProfileFormatError("empty input: not a profile")
+    raw = inflate(data, max_bytes=max_bytes)
+    msg = _decode_message(raw)
+    if not msg.string_table and not msg.sample and not msg.sample_type:
+        raise ProfileFormatError("not a profile: no string table, sample types or samples")
+    p = _from_message(msg)
+    check_valid(p)
+    return p
+
+
+def _from_message(msg: Any) -> Profile:
+    st: List[str] = list(msg.string_table)
+    n = len(st)
+
+    def s(i: int) -> str:
+        if 0 <= i < n:
+            return st[i]
+        raise ProfileFormatError(
+            f"malformed profile: string index {i} out of range (table has {n} entries)"
+        )
+
+    if n and st[0] != "":
+        raise ProfileFormatError("malformed profile: string_table[0] must be ''")
+
+    def vt(m: Any) -> ValueType:
+        return ValueType(s(m.type), s(m.unit))
+
+    mappings: Dict[int, Mapping] = {}
+    for m in msg.mapping:
+        mappings[m.id] = Mapping(
+            m.id, m.memory_start, m.memory_limit, m.file_offset, s(m.filename), s(m.build_id),
+            m.has_functions, m.has_filenames, m.has_line_numbers, m.has_inline_frames,
+        )
+    functions: Dict[int, Function] = {}
+    for f in msg.function:
+        functions[f.id] = Function(f.id, s(f.name), s(f.system_name), s(f.filename), f.start_line)
+    locations: Dict[int, Location] = {}
+    for loc in msg.location:
+        mapping = None
+        if loc.mapping_id:
+            mapping = mappings.get(loc.mapping_id)
+            if mapping is None:
+                raise ProfileFormatError(
+                    f"malformed profile: location {loc.id} refers to missing mapping {loc.mapping_id}"
+                )
+        lines = []
+        for ln in loc.line:
+            fn = functions.get(ln.function_id)
+            if fn is None:
+                raise ProfileFormatError(
+                    f"malformed profile: location id: {loc.id} has a line with nil function"
+                )
+            lines.append(Line(fn, ln.line, ln.column))
+        if loc.id in locations:
+            raise ProfileFormatError(f"malformed profile: multiple locations with same id {loc.id}")
+        locations[loc.id] = Location(loc.id, mapping, loc.address, lines, loc.is_folded)
+
+    samples: List[Sample] = []
+    get_loc = locations.__getitem__
+    try:
+        for smp in msg.sample:
+            locs = [get_loc(i) for i in smp.location_id]
+            sample = Sample(locs, list(smp.value))
+            if smp.label:
+                for lab in smp.label:
+                    key = s(lab.key)
+                    if lab.str:
+                        sample.labels.setdefault(key, []).append(s(lab.str))
+                    else:
+                        sample.num_labels.setdefault(key, []).append(lab.num)
+                        sample.num_units.setdefault(key, []).append(s(lab.num_unit))
+                for key, units in list(sample.num_units.items()):
+                    if not any(units):
+                        del sample.num_units[key]
+            samples.append(sample)
+    except KeyError as e:
+        raise ProfileFormatError(f"malformed profile: sample has nil location (id {e})") from None
+
+    return Profile(
+        sample_types=[vt(x) for x in msg.sample_type],
+        samples=samples,
+        mappings=list(mappings.values()),
+        locations=list(locations.values()),
+        functions=list(functions.values()),
+        drop_frames=s(msg.drop_frames),
+        keep_frames=s(msg.keep_frames),
+        time_nanos=msg.time_nanos,
+        duration_nanos=msg.duration_nanos,
+        period_type=vt(msg.period_type) if msg.HasField("period_type") else None,
+        period=msg.period,
+        comments=[s(c) for c in msg.comment],
+        default_sample_type=s(msg.default_sample_type),
+        doc_url=s(msg.doc_url),
+    )
+
+
+def _to_message(p: Profile) -> Any:
+    table: Dict[str, int] = {"": 0}
+    strings: List[str] = [""]
+
+    def s(value: str) -> int:
+        i = table.get(value)
+        if i is None:
+            i = table[value] = len(strings)
+            strings.append(value)
+        return i
+
+    msg = ProfileMessage()
+    for st in p.sample_types:
+        msg.sample_type.add(type=s(st.type), unit=s(st.unit))
+    add_sample = msg.sample.add
+    for smp in p.samples:
+        labels: List[Dict[str, Any]] = []
+        for k, vs in smp.labels.items():
+            ki = s(k)
+            labels.extend({"key": ki, "str": s(v)} for v in vs)
+        for k, ns in smp.num_labels.items():
+            ki = s(k)
+            units = smp.num_units.get(k, [])
+            for j, num in enumerate(ns):
+                unit = units[j] if j < len(units) else ""
+                labels.append({"key": ki, "num": num, "num_unit": s(unit)})
+        add_sample(
+            location_id=[loc.id for loc in smp.locations], value=smp.values, label=labels
+        )
+    for m in p.mappings:
+        msg.mapping.add(
+            id=m.id, memory_start=m.memory_start, memory_limit=m.memory_limit,
+            file_offset=m.file_offset, filename=s(m.filename), build_id=s(m.build_id),
+            has_functions=m.has_functions, has_filenames=m.has_filenames,
+            has_line_numbers=m.has_line_numbers, has_inline_frames=m.has_inline_frames,
+        )
+    for loc in p.locations:
+        msg.location.add(
+            id=loc.id,
+            mapping_id=loc.mapping.id if loc.mapping is not None else 0,
+            address=loc.address,
+            line=[
+                {"function_id": ln.function.id, "line": ln.line, "column": ln.column}
+                for ln in loc.lines
+            ],
+            is_folded=loc.is_folded,
+        )
+    for f in p.functions:
+        msg.function.add(
+            id=f.id, name=s(f.name), system_name=s(f.system_name), filename=s(f.filename),
+            start_line=f.start_line,
+        )
+    msg.drop_frames = s(p.drop_frames)
+    msg.keep_frames = s(p.keep_frames)
+    msg.time_nanos = p.time_nanos
+    msg.duration_nanos = p.duration_nanos
+    if p.period_type is not None:
+        msg.period_type.type = s(p.period_type.type)
+        msg.period_type.unit = s(p.period_type.unit)
+    msg.period = p.period
+    msg.comment.extend(s(c) for c in p.comments)
+    msg.default_sample_type = s(p.default_sample_type)
+    msg.doc_url = s(p.doc_url)
+    msg.string_table.extend(strings)
+    return msg
+
+
+def serialize(p: Profile, *, compress: bool = True) -> bytes:
+    """Encode ``p`` as ``profile.proto`` bytes, gzip'd unless ``compress`` is False.
+
+    Validates first (ProfileFormatError on an invalid profile); ``p`` is not modified.
+    """
+    check_valid(p)
+    raw = _to_message(p).SerializeToString()
+    if not compress:
+        return bytes(raw)
+    import gzip
+
+    return gzip.compress(raw, compresslevel=1)  # Go's runtime uses BestSpeed too
+
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def load(path: PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Profile:
+    """Read and parse a profile file; a missing file is a one-line ProfileFormatError."""
+    data = read_bytes(path, limit=max_bytes)
+    try:
+        return parse(data, max_bytes=max_bytes)
+    except ProfileFormatError as e:
+        raise ProfileFormatError(f"{os.fspath(path)}: {e}") from None
+
+
+def read_bytes(path: PathLike, *, limit: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a whole file, with errors (missing, directory, too big) as one line."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise ProfileFormatError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise ProfileFormatError(f"{name}: is a directory, not a profile file") from None
+    except OSError as e:
+        raise ProfileFormatError(f"{name}: cannot read ({e.strerror})") from None
+    if len(data) > limit:
+        raise ProfileFormatError(f"{name}: larger than {limit} bytes")
+    return data
+
+
+def write_atomic(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and rename; nothing partial remains."""
+    name = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(name))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".profkit-", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise ProfkitError(f"{name}: cannot write ({e.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, name)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save(p: Profile, path: PathLike) -> None:
+    """Write ``p`` gzip'd to ``path`` atomically."""
+    write_atomic(path, serialize(p))

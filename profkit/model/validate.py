@@ -1,0 +1,52 @@
+"""``check_valid``: pprof's ``CheckValid`` rules, each failure one ProfileFormatError line."""
+
+from __future__ import annotations
+
+from typing import Set
+
+from profkit.model.errors import ProfileFormatError
+from profkit.model.profile import Profile
+
+
+def check_valid(p: Profile) -> None:
+    """Raise ProfileFormatError unless ``p`` obeys pprof's validity rules.
+
+    Rules: samples need sample types; every sample has one value per type; ids of
+    mappings, functions and locations are nonzero and unique per kind; every
+    location a sample uses, every mapping a location uses and every function a line
+    uses belongs to the profile.
+    """
+    n = len(p.sample_types)
+    if p.samples and n == 0:
+        raise ProfileFormatError("missing sample type information")
+    for s in p.samples:
+        if len(s.values) != n:
+            raise ProfileFormatError(f"mismatch: sample has {len(s.values)} values vs. {n} types")
+    mapping_ids = _unique_ids("mapping", (m.id for m in p.mappings))
+    function_ids = _unique_ids("function", (f.id for f in p.functions))
+    location_ids = _unique_ids("location", (loc.id for loc in p.locations))
+    functions = {id(f) for f in p.functions}
+    mappings = {id(m) for m in p.mappings}
+    locations = {id(loc) for loc in p.locations}
+    for loc in p.locations:
+        if loc.mapping is not None and id(loc.mapping) not in mappings:
+            raise ProfileFormatError(f"location {loc.id} refers to a mapping not in the profile")
+        for ln in loc.lines:
+            if id(ln.function) not in functions:
+                raise ProfileFormatError(f"location id: {loc.id} has a line with nil function")
+    for s in p.samples:
+        for loc in s.locations:
+            if id(loc) not in locations:
+                raise ProfileFormatError("sample has nil location")
+    del mapping_ids, function_ids, location_ids
+
+
+def _unique_ids(kind: str, ids: object) -> Set[int]:
+    seen: Set[int] = set()
+    for i in ids:  # type: ignore[attr-defined]
+        if i == 0:
+            raise ProfileFormatError(f"found {kind} with reserved ID=0")
+        if i in seen:
+            raise ProfileFormatError(f"multiple {kind}s with same id: {i}")
+        seen.add(i)
+    return seen
