@@ -1,0 +1,1 @@
+"""Collectors: turn a running program into ``Profile`` objects (``collect`` → ``model`` only)."""
