@@ -66,6 +66,7 @@ class ASGIProfileMiddleware:
         self.app = app
         self.config = config if config is not None else EndpointConfig(**options)
         self.endpoints = ProfileEndpoints(self.config)
+        self.close = self.endpoints.close
         self.labels: Optional[LabelsFactory] = (
             labels_factory() if self.config.request_labels else None
         )

@@ -9,46 +9,52 @@ they are.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from profkit.model import Profile
 
 Snapshot = Callable[[], Profile]
 
 
+def collector(name: str) -> Any:
+    """Import and return ``profkit.collect.<name>`` (at request time, not at mount)."""
+    return importlib.import_module(f"profkit.collect.{name}")
+
+
 def _heap() -> Profile:
-    from profkit.collect import heap
+    heap = collector("heap")
 
     return heap.snapshot()
 
 
 def _allocs() -> Profile:
-    from profkit.collect import heap
+    heap = collector("heap")
 
     return heap.allocs_snapshot()
 
 
 def _threads() -> Profile:
-    from profkit.collect import threads
+    threads = collector("threads")
 
     return threads.snapshot()
 
 
 def _threadcreate() -> Profile:
-    from profkit.collect import threads
+    threads = collector("threads")
 
     return threads.threadcreate_profile()
 
 
 def _block() -> Profile:
-    from profkit.collect import locks
+    locks = collector("locks")
 
     return locks.block_profile()
 
 
 def _mutex() -> Profile:
-    from profkit.collect import locks
+    locks = collector("locks")
 
     return locks.mutex_profile()
 
@@ -107,25 +113,45 @@ ENABLE_HINTS: Dict[str, str] = {
 def feature_enabled(feature: str) -> bool:
     """Return whether the process-wide collector behind ``feature`` is running."""
     if feature == "heap":
-        from profkit.collect import heap
+        heap = collector("heap")
 
         return bool(heap.is_running())
     if feature == "locks":
-        from profkit.collect import locks
+        locks = collector("locks")
 
         return bool(locks.is_enabled())
     return False
 
 
-def enable_features(features: Tuple[str, ...], *, heap_interval_bytes: int) -> None:
-    """Start the collectors named in ``features`` unless already running (idempotent)."""
+def enable_features(features: Tuple[str, ...], *, heap_interval_bytes: int) -> Tuple[str, ...]:
+    """Start the collectors named in ``features`` unless already running.
+
+    Returns the features this call started (so that only those are stopped later).
+    Lock profiling covers locks created *after* this call.
+    """
+    started = []
     if "heap" in features:
-        from profkit.collect import heap
+        heap = collector("heap")
 
         if not heap.is_running():
             heap.start(interval_bytes=heap_interval_bytes)
+            started.append("heap")
     if "locks" in features:
-        from profkit.collect import locks
+        locks = collector("locks")
 
         if not locks.is_enabled():
             locks.enable()
+            started.append("locks")
+    return tuple(started)
+
+
+def disable_features(features: Tuple[str, ...]) -> None:
+    """Stop the collectors named in ``features`` (those ``enable_features`` started)."""
+    if "heap" in features:
+        heap = collector("heap")
+
+        heap.stop()
+    if "locks" in features:
+        locks = collector("locks")
+
+        locks.disable()

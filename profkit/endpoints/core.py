@@ -27,6 +27,8 @@ from profkit.endpoints.catalog import (
     BY_NAME,
     ENABLE_HINTS,
     ProfileKind,
+    collector,
+    disable_features,
     enable_features,
     feature_enabled,
 )
@@ -71,8 +73,16 @@ class ProfileEndpoints:
         self.config = config
         self._networks = config.networks()
         self._sleep = sleep
+        self._started: tuple[str, ...] = ()
         if config.enable:
-            enable_features(tuple(config.enable), heap_interval_bytes=config.heap_interval_bytes)
+            self._started = enable_features(
+                tuple(config.enable), heap_interval_bytes=config.heap_interval_bytes
+            )
+
+    def close(self) -> None:
+        """Stop the process-wide collectors this handler started (for tests and shutdown)."""
+        started, self._started = self._started, ()
+        disable_features(started)
 
     def subpath(self, path: str) -> Optional[str]:
         """Return ``path`` relative to the prefix if it is ours (``""`` = the prefix), else None."""
@@ -160,9 +170,7 @@ class ProfileEndpoints:
         if kind.name == "heap" and _parse_debug(query.get("gc")) > 0:
             gc.collect()
         if debug > 0 and kind.name == "threads":
-            from profkit.collect import threads
-
-            return http.text(threads.format_text(debug))
+            return http.text(collector("threads").format_text(debug))
         prof = kind.snapshot()
         if debug > 0:
             return http.text(_debug_text(prof, name))
@@ -174,8 +182,10 @@ class ProfileEndpoints:
 
         try:
             p0 = kind.snapshot()
+            p0.time_nanos = time.time_ns()  # Go stamps each snapshot with "now"
             self._sleep(seconds)
             p1 = kind.snapshot()
+            p1.time_nanos = time.time_ns()
         except Exception:
             log.exception("profkit: collecting %s failed", name)
             return http.error(500, "failed to collect profile")
