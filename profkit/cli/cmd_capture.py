@@ -44,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from profkit.cli.capture_url import auth_headers, build_target, check_profile, fetch_with_progress
+    from profkit.cli.capture_url import (
+        auth_headers,
+        build_target,
+        check_profile,
+        fetch_with_progress,
+    )
     from profkit.model.codec import write_atomic
 
     target = build_target(args.url, args.kind, args.seconds, args.timeout)
