@@ -85,6 +85,11 @@ class StackInterner:
             self._cache[key] = fid
         return fid
 
+    def synthetic(self, key: FrameKey) -> int:
+        """Return a new id for a frame that is not Python code (a marker)."""
+        self.keys.append(key)
+        return len(self.keys) - 1
+
     def stack(self, frame: Optional[FrameType]) -> Tuple[int, ...]:
         """Return the stack of ``frame`` as frame ids, leaf first (keeps no frame refs)."""
         cache = self._cache
