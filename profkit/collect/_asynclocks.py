@@ -18,7 +18,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from profkit.collect import _stackcapture
-from profkit.collect._lockrecord import BLOCK, MUTEX, record, sampled, state
+from profkit.collect._lockrecord import BLOCK, MUTEX, record, state, weight
 
 SKIP_FILES = frozenset({__file__, asyncio.locks.__file__})
 SITE_SKIP_MODULES = frozenset({__name__, "asyncio.locks", "asyncio.queues"})
@@ -34,13 +34,19 @@ def _site() -> str:
     return _stackcapture.caller_site(sys._getframe(2), SITE_SKIP_MODULES)
 
 
+def _record_wait(kind: str, delay_ns: int, site: str) -> None:
+    """Record a wait that just ended; the awaiting coroutines' frames are where they waited."""
+    w = weight(delay_ns)
+    if w:
+        record(kind, _stackcapture.capture(sys._getframe(2), SKIP_FILES), delay_ns, w, site)
+
+
 async def _timed_wait(awaitable: Any, site: str) -> Any:
-    stack = _stackcapture.capture(sys._getframe(1), SKIP_FILES)
     t0 = perf_counter_ns()
     try:
         return await awaitable
     finally:
-        record(BLOCK, stack, perf_counter_ns() - t0, site)
+        _record_wait(BLOCK, perf_counter_ns() - t0, site)
 
 
 class ProfiledAsyncLock(OriginalLock):  # type: ignore[misc,valid-type]
@@ -57,7 +63,6 @@ class ProfiledAsyncLock(OriginalLock):  # type: ignore[misc,valid-type]
         """Acquire like ``asyncio.Lock.acquire``; a suspended acquire is timed."""
         if not self.locked() or not state.enabled:
             return bool(await super().acquire())
-        stack = _stackcapture.capture(sys._getframe(0), SKIP_FILES) if sampled() else None
         t0 = perf_counter_ns()
         self._profkit_waiters += 1
         self._profkit_mark_sum += t0
@@ -67,8 +72,7 @@ class ProfiledAsyncLock(OriginalLock):  # type: ignore[misc,valid-type]
             self._profkit_waiters -= 1
             last = self._profkit_last_reset
             self._profkit_mark_sum -= t0 if t0 > last else last
-            if stack is not None:
-                record(BLOCK, stack, perf_counter_ns() - t0, self._profkit_site)
+            _record_wait(BLOCK, perf_counter_ns() - t0, self._profkit_site)
 
     def release(self) -> None:
         """Release like ``asyncio.Lock.release``; charges waiting tasks' time to the caller."""
@@ -80,9 +84,8 @@ class ProfiledAsyncLock(OriginalLock):  # type: ignore[misc,valid-type]
             self._profkit_mark_sum = n * now
             self._profkit_last_reset = now
         super().release()
-        if charge > 0 and state.enabled and sampled():
-            stack = _stackcapture.capture(sys._getframe(0), SKIP_FILES)
-            record(MUTEX, stack, charge, self._profkit_site)
+        if charge > 0 and state.enabled:
+            _record_wait(MUTEX, charge, self._profkit_site)
 
 
 class ProfiledAsyncSemaphore(OriginalSemaphore):  # type: ignore[misc,valid-type]
@@ -94,7 +97,7 @@ class ProfiledAsyncSemaphore(OriginalSemaphore):  # type: ignore[misc,valid-type
 
     async def acquire(self) -> bool:  # type: ignore[override]
         """Acquire like ``asyncio.Semaphore.acquire``."""
-        if not self.locked() or not (state.enabled and sampled()):
+        if not self.locked() or not state.enabled:
             return bool(await super().acquire())
         return bool(await _timed_wait(super().acquire(), self._profkit_site))
 
@@ -108,7 +111,7 @@ class ProfiledAsyncBoundedSemaphore(OriginalBoundedSemaphore):  # type: ignore[m
 
     async def acquire(self) -> bool:  # type: ignore[override]
         """Acquire like ``asyncio.BoundedSemaphore.acquire``."""
-        if not self.locked() or not (state.enabled and sampled()):
+        if not self.locked() or not state.enabled:
             return bool(await super().acquire())
         return bool(await _timed_wait(super().acquire(), self._profkit_site))
 
@@ -122,7 +125,7 @@ class ProfiledAsyncCondition(OriginalCondition):  # type: ignore[misc,valid-type
 
     async def wait(self) -> bool:  # type: ignore[override]
         """Wait like ``asyncio.Condition.wait``."""
-        if not (state.enabled and sampled()):
+        if not state.enabled:
             return bool(await super().wait())
         return bool(await _timed_wait(super().wait(), self._profkit_site))
 
@@ -136,7 +139,7 @@ class ProfiledAsyncEvent(OriginalEvent):  # type: ignore[misc,valid-type]
 
     async def wait(self) -> bool:  # type: ignore[override]
         """Wait like ``asyncio.Event.wait``."""
-        if self.is_set() or not (state.enabled and sampled()):
+        if self.is_set() or not state.enabled:
             return bool(await super().wait())
         return bool(await _timed_wait(super().wait(), self._profkit_site))
 

@@ -1,9 +1,15 @@
-"""Shared state of the lock profiler: on/off, sampling fraction, and the samples.
+"""Shared state of the lock profiler: on/off, sampling, and the samples.
 
-Samples are aggregated by (kind, raw stack, lock creation site) into
-``[contentions, delay_ns]`` already scaled to totals (a sampled event stands for
-``fraction`` events). All state is guarded by a raw ``_thread`` lock, which the
-profiler never wraps, and every public function here is thread-safe.
+Sampling (``weight``): an event is kept with probability ``p = min(1, delay /
+sample_delay_ns) / fraction`` and then stands for ``1/p`` events, so the stored
+``[contentions, delay_ns]`` are unbiased estimates of the totals (Go does the same
+for its block profile rate, and ``fraction`` is ``SetMutexProfileFraction``). Short
+waits are therefore cheap: a program that waits T seconds in total builds at most
+about ``T / sample_delay_ns`` stacks, whatever the number of events.
+
+Samples are aggregated by (kind, raw stack, lock creation site). All state is
+guarded by a raw ``_thread`` lock, which the profiler never wraps; every function
+here is thread-safe.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from profkit.model.builder import FrameKey, ProfileBuilder
 
 BLOCK = "block"
 MUTEX = "mutex"
+DEFAULT_SAMPLE_DELAY_NS = 1_000_000
+"""Waits at least this long are always recorded (at fraction 1); shorter ones sampled."""
 DOC_URL = "https://github.com/profkit/profkit/blob/main/docs/COLLECTORS-heap-locks.md"
 
 
@@ -28,32 +36,39 @@ class _State:
     def __init__(self) -> None:
         self.enabled = False
         self.fraction = 1
+        self.sample_delay_ns = DEFAULT_SAMPLE_DELAY_NS
         self.started_ns = 0
         self.stopped_ns = 0
 
 
 state = _State()
 _data_lock = _thread.allocate_lock()
-_data: Dict[Tuple[str, _stackcapture.RawStack, str], List[int]] = {}
+_data: Dict[Tuple[str, _stackcapture.RawStack, str], List[float]] = {}
 
 
-def sampled() -> bool:
-    """Return True if this contention event is recorded (1 in ``state.fraction``)."""
+def weight(delay_ns: int) -> float:
+    """Return how many events this one stands for if it is sampled, else 0.0."""
+    p = delay_ns / state.sample_delay_ns if delay_ns < state.sample_delay_ns else 1.0
     f = state.fraction
-    return f <= 1 or random() * f < 1.0
+    if f > 1:
+        p /= f
+    if p >= 1.0:
+        return 1.0
+    if p > 0.0 and random() < p:
+        return 1.0 / p
+    return 0.0
 
 
-def record(kind: str, stack: _stackcapture.RawStack, delay_ns: int, site: str) -> None:
-    """Add one sampled event of ``delay_ns`` (scaled up by the fraction) for ``stack``."""
-    f = state.fraction if state.fraction > 1 else 1
+def record(kind: str, stack: _stackcapture.RawStack, delay_ns: int, w: float, site: str) -> None:
+    """Add one sampled event of ``delay_ns`` standing for ``w`` events for ``stack``."""
     key = (kind, stack, site)
     with _data_lock:
         v = _data.get(key)
         if v is None:
-            _data[key] = [f, delay_ns * f]
+            _data[key] = [w, delay_ns * w]
         else:
-            v[0] += f
-            v[1] += delay_ns * f
+            v[0] += w
+            v[1] += delay_ns * w
 
 
 def reset() -> None:
@@ -69,13 +84,16 @@ def build(kind: str) -> Profile:
     sample carries a string label ``lock`` = the lock's creation site (module:line).
     """
     with _data_lock:
-        items = [(k, list(v)) for k, v in _data.items() if k[0] == kind]
+        items = [(k, [round(x) for x in v]) for k, v in _data.items() if k[0] == kind]
     b = ProfileBuilder(
         [("contentions", "count"), ("delay", "nanoseconds")],
         period_type=("contentions", "count"),
         period=1,
         doc_url=DOC_URL,
-        comments=[f"profkit {kind} profile, sampling fraction 1/{max(state.fraction, 1)}"],
+        comments=[
+            f"profkit {kind} profile, sampling fraction 1/{max(state.fraction, 1)}, waits under "
+            f"{state.sample_delay_ns} ns sampled in proportion to their length"
+        ],
     )
     cache: Dict[Tuple[int, int], FrameKey] = {}
     for (_, stack, site), values in items:

@@ -19,10 +19,11 @@ import _thread
 import sys
 import threading
 from time import perf_counter_ns
+from types import FrameType
 from typing import Any, Optional, Tuple
 
 from profkit.collect import _stackcapture
-from profkit.collect._lockrecord import BLOCK, MUTEX, record, sampled, state
+from profkit.collect._lockrecord import BLOCK, MUTEX, record, state, weight
 
 _book = _thread.allocate_lock()  # guards waiter bookkeeping; held for a few bytecodes only
 _OriginalCondition = threading.Condition
@@ -30,15 +31,19 @@ _real_rlock: Any = threading.RLock  # captured before any patching
 
 SKIP_FILES = frozenset({__file__, threading.__file__})
 SITE_SKIP_MODULES = frozenset({__name__, "threading", "queue", "concurrent.futures.thread"})
-_PendingBlock = Optional[Tuple[_stackcapture.RawStack, int]]
+_PendingBlock = Optional[Tuple[FrameType, int, int, float]]
+MIN_CHARGE_INTERVAL_NS = 50_000
+"""A lock's waiters are charged to a release at most this often (later releases catch up)."""
 
 
-def _stack_here() -> _stackcapture.RawStack:
-    return _stackcapture.capture(sys._getframe(1), SKIP_FILES)
+def _user_frame(frame: Optional[FrameType]) -> Optional[FrameType]:
+    while frame is not None and frame.f_code.co_filename in SKIP_FILES:
+        frame = frame.f_back
+    return frame
 
 
 class _Waitable:
-    """Waiter bookkeeping shared by the lock wrappers (state lives in subclass slots)."""
+    """Waiter bookkeeping shared by the lock wrappers."""
 
     __slots__ = ("_lock", "_site", "_n_waiters", "_mark_sum", "_last_reset", "_pending",
                  "__weakref__")
@@ -55,7 +60,6 @@ class _Waitable:
     def _acquire_slow(self, timeout: float) -> bool:
         if not state.enabled:
             return bool(self._lock.acquire(True, timeout))
-        stack = _stack_here() if sampled() else None
         with _book:
             t0 = perf_counter_ns()
             self._n_waiters += 1
@@ -68,22 +72,27 @@ class _Waitable:
             with _book:
                 self._n_waiters -= 1
                 self._mark_sum -= t0 if t0 > self._last_reset else self._last_reset
-            if stack is not None:
-                if ok:
-                    self._pending = (stack, t1 - t0)  # stored at release, outside the lock
+            w = weight(t1 - t0)
+            if w:
+                frame = _user_frame(sys._getframe(1))
+                if ok and frame is not None:
+                    # The stack is built at release, outside the critical section.
+                    self._pending = (frame, frame.f_lineno, t1 - t0, w)
                 else:
-                    record(BLOCK, stack, t1 - t0, self._site)
+                    record(BLOCK, _stackcapture.capture(frame), t1 - t0, w, self._site)
         return ok
 
     def _charge_waiters(self) -> int:
         """Return the wait time to charge to this release (caller still holds the lock)."""
         if not self._n_waiters:
             return 0
+        now = perf_counter_ns()
+        if now - self._last_reset < MIN_CHARGE_INTERVAL_NS:
+            return 0  # charged on a later release: keeps a lock convoy cheap
         with _book:
             n = self._n_waiters
             if not n:
                 return 0
-            now = perf_counter_ns()
             charge = n * now - self._mark_sum
             self._mark_sum = n * now
             self._last_reset = now
@@ -91,9 +100,15 @@ class _Waitable:
 
     def _after_release(self, pending: _PendingBlock, charge: int) -> None:
         if pending is not None:
-            record(BLOCK, pending[0], pending[1], self._site)
-        if charge > 0 and state.enabled and sampled():
-            record(MUTEX, _stack_here(), charge, self._site)
+            frame, line, delay, w = pending
+            stack = ((_stackcapture.register_code(frame.f_code, frame.f_globals.get("__name__", "")),
+                      line),) + _stackcapture.capture(frame.f_back)
+            record(BLOCK, stack, delay, w, self._site)
+        if charge > 0 and state.enabled:
+            w = weight(charge)
+            if w:
+                record(MUTEX, _stackcapture.capture(_user_frame(sys._getframe(1))), charge, w,
+                       self._site)
 
     def _release_slow(self) -> None:
         pending = self._pending
@@ -221,14 +236,17 @@ class ProfiledCondition(_OriginalCondition):
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Wait like ``Condition.wait``; the time spent waiting is a block event."""
-        if not (state.enabled and sampled()):
+        if not state.enabled:
             return super().wait(timeout)
-        stack = _stackcapture.capture(sys._getframe(1), SKIP_FILES)
         t0 = perf_counter_ns()
         try:
             return super().wait(timeout)
         finally:
-            record(BLOCK, stack, perf_counter_ns() - t0, self._profkit_site)
+            delay = perf_counter_ns() - t0
+            w = weight(delay)
+            if w:
+                stack = _stackcapture.capture(_user_frame(sys._getframe(0)))
+                record(BLOCK, stack, delay, w, self._profkit_site)
 
 
 __all__ = ["ProfiledCondition", "ProfiledLock", "ProfiledRLock"]
