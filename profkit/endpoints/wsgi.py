@@ -12,6 +12,7 @@ With gunicorn, ``--timeout`` must exceed ``max_seconds`` for the sync worker cla
 
 from __future__ import annotations
 
+import socket
 from typing import Any, Callable, Dict, Iterable, Optional
 
 from profkit.endpoints import http
@@ -20,6 +21,27 @@ from profkit.endpoints.core import ProfileEndpoints
 from profkit.endpoints.request_labels import LabelsFactory, call_labelled, labels_factory
 
 WSGIApp = Callable[[Dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _disconnect_probe(environ: Dict[str, Any]) -> Callable[[], bool]:
+    """Return a check for a closed client connection, from the server's socket if exposed.
+
+    werkzeug (``werkzeug.socket``) and gunicorn (``gunicorn.socket``) expose it; other
+    servers get a check that always says "still connected".
+    """
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if sock is None or not hasattr(sock, "recv"):
+        return lambda: False
+
+    def disconnected() -> bool:
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except (OSError, ValueError):
+            return True
+
+    return disconnected
 
 
 def _headers(environ: Dict[str, Any]) -> Dict[str, str]:
@@ -65,6 +87,7 @@ class ProfileMiddleware:
             client=environ.get("REMOTE_ADDR") or None,
             headers=_headers(environ),
             base_path=str(environ.get("SCRIPT_NAME", "")).rstrip("/"),
+            disconnected=_disconnect_probe(environ),
         )
         response = self.endpoints.handle(request)
         start_response(response.status_line(), response.headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Callable, List
@@ -51,3 +52,16 @@ def test_uvicorn_concurrent_captures(uvicorn_app: Callable[..., str]) -> None:
         t.join()
     assert sorted(statuses) == [200, 500, 500]
     assert fetch(url + "/debug/profile/threads?debug=2")[0] == 200
+
+
+def test_uvicorn_capture_ends_when_the_client_leaves(uvicorn_app: Callable[..., str]) -> None:
+    url = uvicorn_app("plain_asgi:application")
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET /debug/profile/wall?seconds=20 HTTP/1.1\r\nHost: x\r\n\r\n")
+        deadline = time.monotonic() + 10
+        while b"_timed" not in fetch(url + "/debug/profile/threads?debug=2")[2]:
+            assert time.monotonic() < deadline
+    deadline = time.monotonic() + 5
+    while fetch(url + "/debug/profile/cpu?seconds=0.1")[0] != 200:
+        assert time.monotonic() < deadline, "capture kept running after the client left"
