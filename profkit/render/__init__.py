@@ -1,0 +1,1 @@
+"""Renderers: turn views into text, JSON and other output formats."""
