@@ -1,0 +1,131 @@
+"""tracemalloc-based heap backend: the pure-Python twin of ``_heaphook``.
+
+tracemalloc traces every block, so this backend is exact rather than sampled, and
+slow (several times slower allocations; see docs/PERFORMANCE.md). It knows only the
+blocks alive at each poll: ``alloc_*`` is built from the growth seen between polls
+(a poll happens at every snapshot and at stop), so blocks allocated and freed
+between two polls are missing from ``alloc_*``; ``inuse_*`` is exact.
+
+tracemalloc frames carry (file, line) only; function names are found by compiling
+the file's source and picking the innermost code object whose lines contain the
+line (cached per file).
+"""
+
+from __future__ import annotations
+
+import dis
+import linecache
+import tracemalloc
+from types import CodeType
+from typing import Dict, List, Optional, Tuple
+
+from profkit.collect._heapbuild import HeapRecord, module_for_file
+from profkit.collect._stackcapture import function_name
+from profkit.model.builder import FrameKey
+
+TRACE_DEPTH = 32
+
+_OWN_FILES = frozenset({tracemalloc.__file__, __file__})
+_SPANS: Dict[str, List[Tuple[int, int, CodeType]]] = {}
+"""filename -> code spans, shared by all sessions (source files rarely change while running)."""
+_Key = Tuple[Tuple[str, int], ...]
+
+
+class TracemallocHeap:
+    """One tracemalloc-backed heap profiling session (not thread-safe: callers serialise)."""
+
+    def __init__(self) -> None:
+        self._started_tracing = False
+        self._seen: Dict[_Key, List[int]] = {}  # key -> [alloc_n, alloc_b, free_n, free_b]
+        self._live: Dict[_Key, Tuple[int, int]] = {}
+        self._names: Dict[Tuple[str, int], FrameKey] = {}
+
+    def start(self) -> None:
+        """Start tracing (reusing tracemalloc if the program already traces)."""
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(TRACE_DEPTH)
+            self._started_tracing = True
+
+    def stop(self) -> None:
+        """Poll one last time and stop tracemalloc if this session started it."""
+        if tracemalloc.is_tracing():
+            self.poll()
+            if self._started_tracing:
+                tracemalloc.stop()
+        self._started_tracing = False
+
+    def poll(self) -> None:
+        """Fold the blocks alive now into the running alloc/free totals."""
+        if not tracemalloc.is_tracing():
+            return
+        snap = tracemalloc.take_snapshot()
+        now: Dict[_Key, Tuple[int, int]] = {}
+        own = _OWN_FILES
+        for stat in snap.statistics("traceback"):
+            key = tuple((f.filename, f.lineno) for f in reversed(stat.traceback))
+            if key and key[0][0] in own:
+                continue  # the profiler's own snapshot machinery
+            now[key] = (stat.count, stat.size)
+        for key in set(now) | set(self._live):
+            cn, cb = now.get(key, (0, 0))
+            pn, pb = self._live.get(key, (0, 0))
+            acc = self._seen.setdefault(key, [0, 0, 0, 0])
+            if cb > pb or cn > pn:
+                acc[0] += max(cn - pn, 0)
+                acc[1] += max(cb - pb, 0)
+            if cb < pb or cn < pn:
+                acc[2] += max(pn - cn, 0)
+                acc[3] += max(pb - cb, 0)
+        self._live = now
+
+    def records(self) -> List[HeapRecord]:
+        """Return ``(frames, alloc_n, alloc_b, free_n, free_b)`` per stack (exact counts)."""
+        return [([self._frame(f, ln) for f, ln in key], *vals)  # type: ignore[misc]
+                for key, vals in self._seen.items()]
+
+    def _frame(self, filename: str, line: int) -> FrameKey:
+        fk = self._names.get((filename, line))
+        if fk is None:
+            code = self._innermost_code(filename, line)
+            module = module_for_file(filename)
+            if code is None:
+                fk = FrameKey(function_name_for_unknown(module, line), filename, line, 0)
+            else:
+                fk = FrameKey(function_name(code, module), filename, line, code.co_firstlineno)
+            self._names[(filename, line)] = fk
+        return fk
+
+    def _innermost_code(self, filename: str, line: int) -> Optional[CodeType]:
+        spans = _SPANS.get(filename)
+        if spans is None:
+            spans = _SPANS[filename] = _code_spans(filename)
+        best: Optional[Tuple[int, int, CodeType]] = None
+        for span in spans:
+            if span[0] <= line <= span[1] and (best is None or span[0] >= best[0]):
+                best = span
+        return best[2] if best else None
+
+
+def function_name_for_unknown(module: str, line: int) -> str:
+    """Name for a frame whose source is unavailable: ``module.<line N>``."""
+    return f"{module}.line{line}" if module else f"line{line}"
+
+
+def _code_spans(filename: str) -> List[Tuple[int, int, CodeType]]:
+    """Return (first line, last line, code) for every code object compiled from ``filename``."""
+    source = "".join(linecache.getlines(filename))
+    if not source:
+        return []
+    try:
+        top = compile(source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return []
+    spans: List[Tuple[int, int, CodeType]] = []
+    stack = [top]
+    while stack:
+        code = stack.pop()
+        lines = [ln for _, ln in dis.findlinestarts(code) if ln is not None]
+        first = code.co_firstlineno
+        spans.append((first, max(lines + [first]), code))
+        stack.extend(c for c in code.co_consts if isinstance(c, CodeType))
+    return spans

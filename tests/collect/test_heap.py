@@ -1,0 +1,156 @@
+"""Heap profiler: accuracy of inuse/alloc estimates, both backends, pprof interop."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+from typing import List
+
+import pytest
+
+from profkit.collect import heap
+from profkit.errors import CollectorBusyError, InputError
+from profkit.model import Profile, check_valid, save
+
+MIB = 1 << 20
+BACKENDS = heap.available_backends()
+
+
+def keep_alive_50mb() -> List[bytearray]:
+    return [bytearray(MIB) for _ in range(50)]
+
+
+def _value_in(p: Profile, func: str, sample_type: str) -> int:
+    """Sum of ``sample_type`` over samples whose stack contains ``func``."""
+    i = p.sample_index(sample_type)
+    return sum(s.values[i] for s in p.samples
+               if any(func in loc.lines[0].function.name for loc in s.locations))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_live_memory_within_15_percent_and_freed_memory_leaves_inuse(backend: str) -> None:
+    heap.start(backend=backend, seed=20240611)
+    try:
+        kept = keep_alive_50mb()
+        before = heap.snapshot()
+        del kept
+        after = heap.snapshot()
+        allocs = heap.allocs_snapshot()
+    finally:
+        heap.stop()
+    for p in (before, after, allocs):
+        check_valid(p)
+        assert [str(t) for t in p.sample_types] == [
+            "alloc_objects/count", "alloc_space/bytes", "inuse_objects/count", "inuse_space/bytes"]
+        assert str(p.period_type) == "space/bytes" and p.period == heap.DEFAULT_INTERVAL
+    assert before.default_sample_type == "" and allocs.default_sample_type == "alloc_space"
+    assert _value_in(before, "keep_alive_50mb", "inuse_space") == pytest.approx(50 * MIB, rel=0.15)
+    assert _value_in(after, "keep_alive_50mb", "inuse_space") < 2 * MIB
+    assert _value_in(after, "keep_alive_50mb", "alloc_space") == pytest.approx(50 * MIB, rel=0.15)
+    assert _value_in(allocs, "keep_alive_50mb", "alloc_space") == pytest.approx(50 * MIB, rel=0.15)
+    line = keep_alive_50mb.__code__.co_firstlineno + 1
+    leafs = {(s.locations[0].lines[0].function.name, s.locations[0].lines[0].line)
+             for s in before.samples if s.values[3] > MIB}
+    assert any(name.endswith("keep_alive_50mb.<locals>.<listcomp>") or
+               name.endswith("keep_alive_50mb") for name, _ in leafs)
+    assert all(ln == line for name, ln in leafs if "keep_alive_50mb" in name)
+
+
+@pytest.mark.skipif("native" not in BACKENDS, reason="C extension not built")
+def test_native_estimates_are_unbiased_across_seeds() -> None:
+    estimates = []
+    for seed in range(1, 21):
+        heap.start(seed=seed)
+        try:
+            kept = keep_alive_50mb()
+            estimates.append(_value_in(heap.snapshot(), "keep_alive_50mb", "inuse_space"))
+            del kept
+        finally:
+            heap.stop()
+    assert statistics.mean(estimates) == pytest.approx(50 * MIB, rel=0.05)
+    assert all(e == pytest.approx(50 * MIB, rel=0.3) for e in estimates)
+
+
+def test_native_backend_is_built_when_a_compiler_exists() -> None:
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler: the fallback is expected")
+    assert BACKENDS[0] == "native"
+
+
+def test_misuse_gives_clear_errors() -> None:
+    with pytest.raises(InputError, match="interval"):
+        heap.start(0)
+    with pytest.raises(InputError, match="backend"):
+        heap.start(backend="nope")
+    heap.start()
+    try:
+        with pytest.raises(CollectorBusyError):
+            heap.start()
+    finally:
+        heap.stop()
+    heap.stop()  # idempotent
+    assert not heap.is_running()
+
+
+NATIVE_STRESS = textwrap.dedent("""
+    import gc, threading, tracemalloc
+    from profkit.collect import heap
+
+    def churn(n):
+        def gen():
+            x = 1
+            def inner():
+                return x
+            for i in range(n):
+                yield [inner() for _ in range(5)], {"k": i}, str(i) * 3, bytearray(i % 700)
+        for _ in range(20):
+            list(gen())
+            gc.collect(0)
+
+    heap.start(1, seed=7)              # sample every allocation: worst case for the hook
+    threads = [threading.Thread(target=churn, args=(300,)) for _ in range(4)]
+    for t in threads: t.start()
+    churn(300)
+    for t in threads: t.join()
+    p = heap.snapshot()
+    tracemalloc.start()                # someone hooks on top of us ...
+    heap.stop()                        # ... so we stay installed as a pass-through
+    churn(50)
+    tracemalloc.stop()
+    heap.start(1024, seed=8)           # and can start again
+    churn(50)
+    heap.stop()
+    assert heap.allocs_snapshot().total(0) > 0
+    print("ok", len(p.samples))
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("native" not in BACKENDS, reason="C extension not built")
+def test_native_hook_survives_threads_gc_and_other_hooks() -> None:
+    proc = subprocess.run([sys.executable, "-c", NATIVE_STRESS], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("ok")
+
+
+@pytest.mark.go
+def test_heap_profile_opens_in_go_pprof(tmp_path, go_pprof) -> None:  # type: ignore[no-untyped-def]
+    heap.start(seed=3)
+    try:
+        kept = keep_alive_50mb()
+        p, a = heap.snapshot(), heap.allocs_snapshot()
+        del kept
+    finally:
+        heap.stop()
+    save(p, tmp_path / "heap.pb.gz")
+    save(a, tmp_path / "allocs.pb.gz")
+    raw = go_pprof("-raw", str(tmp_path / "heap.pb.gz")).stdout
+    assert "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes" in raw
+    top = go_pprof("-top", str(tmp_path / "heap.pb.gz")).stdout
+    assert "Type: inuse_space" in top and "keep_alive_50mb" in top
+    top = go_pprof("-top", str(tmp_path / "allocs.pb.gz")).stdout
+    assert "Type: alloc_space" in top
