@@ -2,8 +2,8 @@
 
 Each format is a module here with ``sniff(head: bytes, path) -> bool`` (``head`` is
 the first bytes of the file, already gunzipped) and ``load(path) -> Profile``;
-``FORMATS`` lists them in the order they are tried (pprof first; collapsed stacks,
-the loosest text format, last). To add a format, append a ``Format`` to the list.
+``FORMATS`` lists them in the order they are tried (pprof first); each sniffer
+must reject the others' heads (binary formats contain control bytes, text ones do not). To add a format, append a ``Format`` to the list.
 Every importer returns a valid profile (``check_valid``) with one Mapping and raises
 ``ProfileFormatError`` with one line on malformed input.
 """
@@ -32,12 +32,12 @@ class Format(NamedTuple):
 
 FORMATS: List[Format] = [
     Format("pprof", "pprof", pprof.sniff, pprof.load),
-    Format("pstats", "pstats", pstats.sniff, pstats.load),
     Format("speedscope", "speedscope JSON", speedscope.sniff, speedscope.load),
     Format(
         "collapsed", "collapsed stacks", collapsed.sniff, collapsed.load,
         load_with_rate=lambda path, rate: collapsed.load(path, rate_hz=rate),
     ),
+    Format("pstats", "pstats", pstats.sniff, pstats.load),
 ]
 
 
@@ -45,7 +45,7 @@ def detect(path: PathLike) -> Format:
     """Return the Format of the file at ``path``, by content (never by extension).
 
     Raises ProfileFormatError: "cannot tell the format of X: expected ..." when no
-    importer recognises it, or a one-line error if the file is missing or empty.
+    importer recognises it (formats are tried in list order), or a one-line error if the file is missing or empty.
     """
     name = os.fspath(path)
     head = read_head(path)

@@ -29,12 +29,15 @@ from profkit.model.validate import check_valid
 _LINE = re.compile(r"^(?:(?P<stack>.*?)\s+)?(?P<count>[-+]?\d+)\s*$")
 _FRAME = re.compile(r"^(?P<name>.+?) \((?P<file>[^()]+?)(?::(?P<line>\d+))?\)$")
 _THREAD = re.compile(r"^thread \((?P<id>.+)\)$")
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _PROCESS = re.compile(r"^process (?P<pid>\d+)(?::(?P<cmd>.*))?$")
 
 
 def sniff(head: bytes, path: str) -> bool:
     """Return True if the first stack line of ``head`` is ``frames count``."""
     del path
+    if _CONTROL.search(head):
+        return False
     text = head.decode("utf-8", errors="ignore")
     lines = text.splitlines()
     if len(head) >= 4096 and len(lines) > 1:
@@ -42,8 +45,6 @@ def sniff(head: bytes, path: str) -> bool:
     for line in lines:
         if not line.strip() or line.startswith("#"):
             continue
-        if "\x00" in line:
-            return False
         return _LINE.match(line) is not None
     return False
 

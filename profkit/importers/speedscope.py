@@ -41,10 +41,16 @@ _PROFKIT_NAME = re.compile(r"^profkit: (?P<type>[^/\s]+)/(?P<unit>\S+)$")
 
 
 def sniff(head: bytes, path: str) -> bool:
-    """Return True if ``head`` starts like a JSON document (the loader checks the rest)."""
+    """Return True if ``head`` starts like a JSON object or array (the loader checks the rest).
+
+    Any JSON is claimed, so that a JSON file that is not speedscope gets a precise error.
+    """
     del path
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text[:1] in (b"{", b"[")
+    after = text[1:].lstrip(b" \t\r\n")[:1]
+    if text[:1] == b"[":  # not "[unknown];f 3", a collapsed stack
+        return after in (b"{", b"[", b"]", b'"')
+    return text[:1] == b"{" and after in (b'"', b"}")
 
 
 class _Reader:
