@@ -37,6 +37,7 @@ from profkit.model.validate import check_valid
 
 TIME_UNITS = {"nanoseconds": 1.0, "microseconds": 1e3, "milliseconds": 1e6, "seconds": 1e9}
 _PYSPY_THREAD = re.compile(r'^Thread (?P<id>\S+) "(?P<name>.*)"$')
+UNLABELLED = "(unlabelled)"  # profkit's exporter: the profile of samples without a thread
 _PROFKIT_NAME = re.compile(r"^profkit: (?P<type>[^/\s]+)/(?P<unit>\S+)$")
 
 
@@ -193,7 +194,10 @@ def load(path: PathLike) -> Profile:
     labelled = len(r.profiles) > 1 or (r.exporter.startswith("py-spy"))
     for i, p in enumerate(r.profiles):
         where = f"profile {i}"
-        labels = {"thread": _thread_label(str(p.get("name", i)))} if labelled else None
+        pname = str(p.get("name", i))
+        labels = None
+        if labelled and not (r.own and pname == UNLABELLED):
+            labels = {"thread": _thread_label(pname)}
         if p["type"] == "sampled":
             samples, weights = p.get("samples"), p.get("weights")
             if not isinstance(samples, list) or not isinstance(weights, list):

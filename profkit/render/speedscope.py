@@ -2,7 +2,7 @@
 
 Frames are shared (one entry per function: name, file, first line); each distinct
 value of the ``thread`` label gets its own ``sampled`` profile (samples without the
-label form one more, named after the sample type), so speedscope shows threads
+label form one more, named ``(unlabelled)``), so speedscope shows threads
 separately. Each distinct stack is one sample whose weight is the summed value of
 the chosen sample type; zero values are left out. Units: ``nanoseconds`` and
 ``bytes`` map to themselves, ``microseconds``/``milliseconds``/``seconds`` too,
@@ -19,6 +19,8 @@ from profkit.model.profile import Function, Location, Profile
 from profkit.render.collapsed import location_names
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
+#: Name of the profile holding samples without a ``thread`` label.
+UNLABELLED = "(unlabelled)"
 _UNITS = {"nanoseconds", "microseconds", "milliseconds", "seconds", "bytes"}
 FrameId = Tuple[str, str, int]
 
@@ -86,7 +88,7 @@ def render(profile: Profile, sample_index: int) -> str:
         weights = [w for _, w in stacks]
         profiles.append({
             "type": "sampled",
-            "name": thread or f"{vt.type}/{vt.unit}",
+            "name": thread or UNLABELLED,
             "unit": unit,
             "startValue": 0,
             "endValue": sum(abs(w) for w in weights),
