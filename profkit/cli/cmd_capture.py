@@ -1,6 +1,10 @@
-"""``profkit capture URL``: fetch a profile from a running service's ``/debug/profile``.
+"""``profkit capture URL`` / ``profkit capture --pid PID``: profile a running program.
 
-Examples::
+A URL fetches from a service's ``/debug/profile`` (``capture_url``); ``--pid`` samples
+a local Python process with py-spy (``capture_pid``). Examples::
+
+    profkit capture --pid 4242 --seconds 10 -o cpu.pb.gz
+    profkit capture --pid 4242 --wall --seconds 5 -o wall.pb.gz
 
     profkit capture http://127.0.0.1:8000 --seconds 10 -o cpu.pb.gz
     profkit capture http://127.0.0.1:8000 --type heap -o heap.pb.gz
@@ -16,14 +20,23 @@ from __future__ import annotations
 import argparse
 
 NAME = "capture"
-HELP = "capture a profile from a service's /debug/profile endpoint"
+HELP = "capture a profile from a service's /debug/profile endpoint, or from a PID (py-spy)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register this command's arguments."""
     from profkit.cli.capture_url import TYPES
 
-    p.add_argument("url", help="service URL (http://HOST:PORT), a prefix, or a full endpoint URL")
+    p.add_argument("url", nargs="?", default=None, metavar="URL",
+                   help="service URL (http://HOST:PORT), a prefix, or a full endpoint URL")
+    p.add_argument("--pid", type=int, default=None,
+                   help="instead of a URL: sample this local Python process with py-spy")
+    p.add_argument("--wall", action="store_true",
+                   help="with --pid: wall-clock profile, idle threads included")
+    p.add_argument("--rate", type=int, default=100, metavar="HZ",
+                   help="with --pid: samples per second (default 100)")
+    p.add_argument("--nonblocking", action="store_true",
+                   help="with --pid: do not pause the process while sampling (less accurate)")
     p.add_argument("--seconds", type=float, default=None,
                    help="capture window for cpu/wall (default 30); for other types, a delta over N s")
     p.add_argument("--type", dest="kind", choices=TYPES, default=None,
@@ -40,6 +53,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Dispatch to the PID or the URL source."""
+    from profkit.errors import InputError
+
+    if args.pid is not None:
+        if args.url:
+            raise InputError("give either a URL or --pid, not both")
+        from profkit.cli import capture_pid
+
+        return capture_pid.run(args)
+    if not args.url:
+        raise InputError("nothing to capture from: give a service URL or --pid PID")
+    return _run_url(args)
+
+
+def _run_url(args: argparse.Namespace) -> int:
     """Fetch, check, write atomically, print the top functions."""
     import sys
     import time

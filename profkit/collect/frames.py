@@ -13,6 +13,7 @@ Not thread-safe: one sampler thread owns an interner.
 from __future__ import annotations
 
 import os
+import runpy
 from types import CodeType, FrameType
 from typing import Dict, List, Optional, Tuple
 
@@ -28,7 +29,7 @@ _PROFKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HIDDEN_PREFIXES = (
     os.path.join(_PROFKIT_DIR, "collect") + os.sep,
     os.path.join(_PROFKIT_DIR, "cli") + os.sep,
-    os.path.join(os.path.dirname(os.__file__), "runpy.py"),
+    runpy.run_path.__code__.co_filename,  # "<frozen runpy>" on 3.11+
 )
 
 
