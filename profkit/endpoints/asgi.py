@@ -20,7 +20,12 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 from profkit.endpoints import http
 from profkit.endpoints.config import EndpointConfig
 from profkit.endpoints.core import ProfileEndpoints
-from profkit.endpoints.request_labels import LabelledCoroutine, LabelsFactory, labels_factory
+from profkit.endpoints.request_labels import (
+    LabelledCoroutine,
+    LabelsFactory,
+    RouteAwareScope,
+    labels_factory,
+)
 
 Scope = Dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -102,10 +107,13 @@ class ASGIProfileMiddleware:
         if sub is None:
             if self.labels is None:
                 await self.app(scope, receive, send)
-            else:
-                await LabelledCoroutine(
-                    self.app(scope, receive, send), self.labels, lambda: _route_labels(scope)
-                )
+                return
+            watched = RouteAwareScope(scope)
+            labelled = LabelledCoroutine(
+                self.app(watched, receive, send), self.labels, lambda: _route_labels(watched)
+            )
+            watched.on_route = labelled.refresh
+            await labelled
             return
         client = scope.get("client")
         request = http.Request(

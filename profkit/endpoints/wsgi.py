@@ -59,13 +59,23 @@ class ProfileMiddleware:
         app: the WSGI application to wrap (not modified).
         config: an ``EndpointConfig``; or pass its fields as keyword arguments
             (``prefix``, ``allow``, ``token``, ``max_seconds``, ``enable``, ...).
+        route_label: maps the WSGI environ to the ``route`` label (default: the path;
+            framework helpers give the route template, e.g. ``/books/<int:id>``).
 
     Raises:
         InputError: a bad option (unknown ``enable`` feature, malformed ``allow``).
     """
 
-    def __init__(self, app: WSGIApp, config: Optional[EndpointConfig] = None, **options: Any):
+    def __init__(
+        self,
+        app: WSGIApp,
+        config: Optional[EndpointConfig] = None,
+        *,
+        route_label: Optional[Callable[[Dict[str, Any]], str]] = None,
+        **options: Any,
+    ):
         self.app = app
+        self.route_label = route_label
         self.config = config if config is not None else EndpointConfig(**options)
         self.endpoints = ProfileEndpoints(self.config)
         self.close = self.endpoints.close
@@ -73,12 +83,20 @@ class ProfileMiddleware:
             labels_factory() if self.config.request_labels else None
         )
 
+    def _route(self, environ: Dict[str, Any], path: str) -> str:
+        if self.route_label is None:
+            return path
+        try:
+            return self.route_label(environ)
+        except Exception:
+            return path
+
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Answer a profile request, or call the app inside the request's labels."""
         path = environ.get("PATH_INFO", "") or "/"
         sub = self.endpoints.subpath(path)
         if sub is None:
-            kv = {"route": path, "method": str(environ.get("REQUEST_METHOD", ""))}
+            kv = {"route": self._route(environ, path), "method": str(environ.get("REQUEST_METHOD", ""))}
             return call_labelled(self.labels, kv, self.app, environ, start_response)
         request = http.Request(
             method=str(environ.get("REQUEST_METHOD", "GET")),
