@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 from flask import Flask, abort, jsonify, request
 
@@ -88,11 +88,11 @@ def audit_ledger(ledger: List[Any]) -> None:
     sum(len(entry) for entry in ledger[-200:])
 
 
-def create_app(profiling: bool = True) -> Flask:
-    """Return the Flask app, with ``/debug/profile`` mounted (heap and locks enabled) if asked."""
+def create_app(profiling: bool = True, enable: Sequence[str] = ("heap", "locks")) -> Flask:
+    """Return the Flask app, with ``/debug/profile`` mounted (and ``enable`` on) if asked."""
     app = Flask("bookswap")
     if profiling:
-        install(app, enable=["heap", "locks"], max_seconds=60)
+        install(app, enable=list(enable), max_seconds=60)
     library = Library()
 
     @app.get("/books")
