@@ -52,10 +52,11 @@ def start_server(port: int, env: Dict[str, str]) -> subprocess.Popen[bytes]:
     raise SystemExit("bench: server did not start")
 
 
-def load_run(url: str, seconds: float, clients: int, env: Dict[str, str], capture: bool) -> Dict[str, float]:
+def load_run(url: str, seconds: float, clients: int, mix: str, env: Dict[str, str],
+             capture: bool) -> Dict[str, float]:
     load = subprocess.Popen(
         [sys.executable, str(EXAMPLES / "loadgen.py"), url, "--seconds", str(seconds),
-         "--concurrency", str(clients)],
+         "--concurrency", str(clients), "--mix", mix],
         stdout=subprocess.PIPE, env=env,
     )
     cap = None
@@ -82,19 +83,22 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--mix", default="books=4,book=2,search=2,recommend=1,swap=2",
+                        help="endpoint weights for examples/loadgen.py")
     args = parser.parse_args()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(EXAMPLES)]))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(port, env)
+    print(f"{args.pairs} pairs of {args.seconds:g} s runs, {args.clients} clients, mix {args.mix}")
     plain: List[Dict[str, float]] = []
     captured: List[Dict[str, float]] = []
     try:
-        load_run(url, 3, args.clients, env, capture=False)  # warm-up
+        load_run(url, 3, args.clients, args.mix, env, capture=False)  # warm-up
         for i in range(args.pairs):
             order = [False, True] if i % 2 == 0 else [True, False]
             for with_capture in order:
-                r = load_run(url, args.seconds, args.clients, env, capture=with_capture)
+                r = load_run(url, args.seconds, args.clients, args.mix, env, capture=with_capture)
                 (captured if with_capture else plain).append(r)
                 label = "capture" if with_capture else "plain  "
                 print(f"pair {i + 1} {label}: p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Callable, List
 
-from endpoint_servers import fetch
+from endpoint_servers import fetch, wait_for_capture
 
 from profkit.model import parse
 
@@ -23,7 +23,7 @@ def test_uvicorn_cpu_capture_while_serving(uvicorn_app: Callable[..., str]) -> N
 
     worker = threading.Thread(target=capture)
     worker.start()
-    time.sleep(0.2)
+    wait_for_capture(url)
     latencies = []
     while worker.is_alive() and len(latencies) < 60:
         t0 = time.perf_counter()
@@ -43,7 +43,7 @@ def test_uvicorn_concurrent_captures(uvicorn_app: Callable[..., str]) -> None:
     statuses: List[int] = []
 
     def capture() -> None:
-        statuses.append(fetch(url + "/debug/profile/profile?seconds=1")[0])
+        statuses.append(fetch(url + "/debug/profile/profile?seconds=3")[0])
 
     threads = [threading.Thread(target=capture) for _ in range(3)]
     for t in threads:
@@ -59,9 +59,7 @@ def test_uvicorn_capture_ends_when_the_client_leaves(uvicorn_app: Callable[..., 
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(b"GET /debug/profile/wall?seconds=20 HTTP/1.1\r\nHost: x\r\n\r\n")
-        deadline = time.monotonic() + 10
-        while b"_timed" not in fetch(url + "/debug/profile/threads?debug=2")[2]:
-            assert time.monotonic() < deadline
+        wait_for_capture(url)
     deadline = time.monotonic() + 5
     while fetch(url + "/debug/profile/cpu?seconds=0.1")[0] != 200:
         assert time.monotonic() < deadline, "capture kept running after the client left"

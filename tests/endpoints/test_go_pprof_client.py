@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable, Dict, Iterable
 
 import pytest
-from endpoint_servers import WsgiServer, fetch
+from endpoint_servers import WsgiServer, fetch, wait_for_capture
 
 from profkit.endpoints import ProfileMiddleware
 
@@ -53,7 +52,7 @@ def test_go_tool_pprof_shows_the_busy_message(
     with wsgi_server(ProfileMiddleware(app)) as srv:
         holder = threading.Thread(target=fetch, args=(srv.url + "/debug/profile/cpu?seconds=3",))
         holder.start()
-        time.sleep(0.5)
+        wait_for_capture(srv.url)
         proc = go_pprof("-top", srv.url + "/debug/profile/profile?seconds=1", check=False)
         holder.join()
     assert proc.returncode != 0
