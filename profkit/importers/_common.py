@@ -16,10 +16,13 @@ import re
 import zlib
 from typing import Optional
 
-from profkit.model.builder import qualified_name
+from profkit.model.builder import FrameKey, qualified_name
 from profkit.model.codec import PathLike, inflate, read_bytes
 from profkit.model.errors import ProfileFormatError
 
+#: The frame given to a sample with an empty stack: ``go tool pprof`` drops samples
+#: without locations, which would change the totals.
+NO_FRAMES = FrameKey("(no frames)")
 #: Bytes of (inflated) input that sniffers see.
 HEAD_BYTES = 4096
 _PY_SUFFIXES = (".py", ".pyc", ".pyw", ".pyx", ".pyi")

@@ -6,7 +6,7 @@ frames get module-qualified names (see ``_common``). Root pseudo-frames that
 py-spy writes with ``--threads`` (``thread (0x7f..)``) and ``--subprocesses``
 (``process 123:"cmd"``) become ``thread`` / ``process`` labels. Blank lines and lines
 starting with ``#`` are ignored; a line with only a count (py-spy writes one for a
-sample taken while no Python frame ran) is a sample with an empty stack.
+sample taken while no Python frame ran) is charged to a frame ``(no frames)``.
 
 Sample types: ``samples/count`` (the counts); with a known sampling rate also
 ``cpu/nanoseconds`` = count x 1e9/rate (py-spy's default skips idle threads, so
@@ -19,7 +19,7 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from profkit.importers._common import file_time_nanos, python_frame_name, read_text
+from profkit.importers._common import NO_FRAMES, file_time_nanos, python_frame_name, read_text
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -116,7 +116,7 @@ def load(path: PathLike, *, rate_hz: Optional[float] = None) -> Profile:
             )
         count = int(m.group("count"))
         frames, labels = _split_labels([f for f in (m.group("stack") or "").split(";") if f])
-        stack = [_frame(f, cache) for f in reversed(frames)]
+        stack = [_frame(f, cache) for f in reversed(frames)] or [NO_FRAMES]
         values = [count, count * period_ns] if period_ns else [count]
         builder.add(stack, values, labels or None)
         stacks += 1

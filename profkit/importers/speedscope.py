@@ -28,7 +28,7 @@ import re
 from collections import Counter
 from typing import Any, Dict, List, NoReturn, Optional, Tuple
 
-from profkit.importers._common import file_time_nanos, python_frame_name, read_text
+from profkit.importers._common import NO_FRAMES, file_time_nanos, python_frame_name, read_text
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -97,7 +97,9 @@ class _Reader:
         if not isinstance(indices, list):
             self.fail(f"{where}: a sample must be a list of frame indices")
         try:
-            return [self.frames[i] for i in reversed(indices) if i >= 0]
+            if any(i < 0 for i in indices):
+                raise IndexError(indices)
+            return [self.frames[i] for i in reversed(indices)] or [NO_FRAMES]
         except (IndexError, TypeError):
             self.fail(f"{where}: frame index out of range in {indices!r:.40}")
 

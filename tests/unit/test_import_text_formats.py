@@ -26,7 +26,7 @@ def test_collapsed_edge_cases_are_parsed_and_qualified() -> None:
         ("process=42", "thread=77", "app.work.worker"): 4,
         ("plain", "frames", "only"): 7,
         ("?.<lambda>", "x"): 1,
-        (): 1,
+        ("(no frames)",): 1,
     }
     assert p.total(0) == 23
     assert p.duration_nanos == 0  # the format has no duration
