@@ -49,14 +49,15 @@ def _pyspy() -> str:
 
 @pytest.fixture(scope="module")
 def pyspy_outputs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
-    """Run the workload under the real py-spy, once as speedscope and once as raw."""
+    """Run the workload under the real py-spy, as speedscope and as raw with --threads."""
     d = tmp_path_factory.mktemp("pyspy")
     script = d / "spywork.py"
     script.write_text(WORKLOAD)
     out = {"speedscope": d / "out.speedscope.json", "raw": d / "out.folded"}
     for fmt, path in out.items():
-        cmd = [_pyspy(), "record", "--rate", str(RATE), "-f", fmt, "-o", str(path), "--",
-               sys.executable, str(script)]
+        threads = ["--threads"] if fmt == "raw" else []
+        cmd = [_pyspy(), "record", "--rate", str(RATE), "-f", fmt, "-o", str(path), *threads,
+               "--", sys.executable, str(script)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=d)
         if proc.returncode != 0 or not path.exists():
             reason = f"py-spy cannot profile here: {proc.stderr.strip()[-300:]}"
@@ -105,6 +106,7 @@ def test_pyspy_raw_import_with_rate(pyspy_outputs: Dict[str, Path]) -> None:
     assert types(p) == ["samples/count", "cpu/nanoseconds"]
     assert p.total(0) > 50 and p.total(1) == p.total(0) * 5_000_000
     assert "spywork.main.<locals>.<genexpr>" in _pyspy_names(p)
+    assert all(s.labels.get("thread") for s in p.samples)  # py-spy's "thread (ID)" root frame
     plain = load_any(pyspy_outputs["raw"])
     assert types(plain) == ["samples/count"] and plain.total(0) == p.total(0)
 
