@@ -14,7 +14,7 @@ import functools
 import os
 import re
 import zlib
-from typing import Optional
+from typing import Dict, Optional
 
 from profkit.model.builder import FrameKey, qualified_name
 from profkit.model.codec import PathLike, inflate, read_bytes
@@ -142,6 +142,16 @@ def _package_path(filename: str) -> str:
             break
         parts.insert(0, pkg)
     return "/".join(parts)
+
+
+def thread_labels(thread_id: str, thread_name: str) -> Dict[str, str]:
+    """Return the ``thread_id``/``thread_name`` labels (the collectors' keys), empty ones left out."""
+    labels = {}
+    if thread_id:
+        labels["thread_id"] = thread_id
+    if thread_name:
+        labels["thread_name"] = thread_name
+    return labels
 
 
 def python_frame_name(funcname: str, filename: str) -> str:

@@ -3,8 +3,9 @@
 One line per stack, frames root first, separated by ``;``, then whitespace and an
 integer count. Frames may be plain names or py-spy's ``name (file:line)``; Python
 frames get module-qualified names (see ``_common``). Root pseudo-frames that
-py-spy writes with ``--threads`` (``thread (0x7f..)``) and ``--subprocesses``
-(``process 123:"cmd"``) become ``thread`` / ``process`` labels. Blank lines and lines
+py-spy writes with ``--threads`` (``thread (24874): worker-1``, or ``thread (24874)``
+when the name is unknown) become ``thread_id`` / ``thread_name`` labels, as profkit's
+collectors write them; ``--subprocesses``' ``process 123:"cmd"`` becomes ``process``. Blank lines and lines
 starting with ``#`` are ignored; a line with only a count (py-spy writes one for a
 sample taken while no Python frame ran) is charged to a frame ``(no frames)``.
 
@@ -19,7 +20,13 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from profkit.importers._common import NO_FRAMES, file_time_nanos, python_frame_name, read_text
+from profkit.importers._common import (
+    NO_FRAMES,
+    file_time_nanos,
+    python_frame_name,
+    read_text,
+    thread_labels,
+)
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -28,7 +35,7 @@ from profkit.model.validate import check_valid
 
 _LINE = re.compile(r"^(?:(?P<stack>.*?)\s+)?(?P<count>[-+]?\d+)\s*$")
 _FRAME = re.compile(r"^(?P<name>.+?) \((?P<file>[^()]+?)(?::(?P<line>\d+))?\)$")
-_THREAD = re.compile(r"^thread \((?P<id>.+)\)$")
+_THREAD = re.compile(r"^thread \((?P<id>[^()]*)\)(?:: (?P<name>.*))?$")
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _PROCESS = re.compile(r"^process (?P<pid>\d+)(?::(?P<cmd>.*))?$")
 
@@ -72,8 +79,8 @@ def _split_labels(frames: List[str]) -> Tuple[List[str], Dict[str, str]]:
             frames = frames[1:]
             continue
         m = _THREAD.match(frames[0])
-        if m is not None and "thread" not in labels:
-            labels["thread"] = m.group("id")
+        if m is not None and "thread_id" not in labels and "thread_name" not in labels:
+            labels.update(thread_labels(m.group("id"), m.group("name") or ""))
             frames = frames[1:]
             continue
         break

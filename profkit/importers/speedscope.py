@@ -3,8 +3,9 @@
 Both profile kinds are read: ``sampled`` (stacks root first, one weight each) and
 ``evented`` (open/close events; each interval between two events is charged to the
 stack open at the time, i.e. self time). A file with several profiles (py-spy writes
-one per thread) becomes one profile whose samples carry a ``thread`` label with the
-profile's name (py-spy's ``Thread 8929 "MainThread"`` becomes ``MainThread (8929)``).
+one per thread) becomes one profile whose samples carry the collectors' thread labels:
+py-spy's ``Thread 8929 "MainThread"`` gives ``thread_id=8929, thread_name=MainThread``
+(also for a single profile), any other profile name ``thread_name=<name>``.
 
 Sample types, from the file's ``unit``:
 
@@ -28,7 +29,13 @@ import re
 from collections import Counter
 from typing import Any, Dict, List, NoReturn, Optional, Tuple
 
-from profkit.importers._common import NO_FRAMES, file_time_nanos, python_frame_name, read_text
+from profkit.importers._common import (
+    NO_FRAMES,
+    file_time_nanos,
+    python_frame_name,
+    read_text,
+    thread_labels,
+)
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -113,11 +120,14 @@ class _Reader:
         return unit
 
 
-def _thread_label(profile_name: str) -> str:
+def _profile_labels(r: _Reader, profile_name: str) -> Optional[Dict[str, str]]:
+    """Return the thread labels for one profile of the file (None: no labels)."""
     m = _PYSPY_THREAD.match(profile_name)
-    if m is None:
-        return profile_name
-    return f"{m.group('name')} ({m.group('id')})" if m.group("name") else m.group("id")
+    if m is not None:
+        return thread_labels(m.group("id"), m.group("name"))
+    if len(r.profiles) > 1 and not (r.own and profile_name == UNLABELLED):
+        return thread_labels("", profile_name)
+    return None
 
 
 def _sample_types(r: _Reader, unit: str, kinds: set) -> Tuple[List[Tuple[str, str]], float]:
@@ -193,13 +203,9 @@ def load(path: PathLike) -> Profile:
     stacks: List[Tuple[List[FrameKey], List[int], Optional[Dict[str, str]]]] = []
     weights_seen: Counter = Counter()
     duration = 0.0
-    labelled = len(r.profiles) > 1 or (r.exporter.startswith("py-spy"))
     for i, p in enumerate(r.profiles):
         where = f"profile {i}"
-        pname = str(p.get("name", i))
-        labels = None
-        if labelled and not (r.own and pname == UNLABELLED):
-            labels = {"thread": _thread_label(pname)}
+        labels = _profile_labels(r, str(p.get("name", i)))
         if p["type"] == "sampled":
             samples, weights = p.get("samples"), p.get("weights")
             if not isinstance(samples, list) or not isinstance(weights, list):
