@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from profkit.analysis.filter import filter_table
 from profkit.analysis.stacks import StackTable, from_profile
@@ -168,29 +168,32 @@ def _pct(v: int, total: int) -> float:
 def _flat_cum(
     t: StackTable, si: int, loc_nodes: Dict[int, Tuple[int, ...]]
 ) -> Tuple[Dict[int, int], Dict[int, int]]:
-    """Flat per leaf node; cum once per sample per node (grouped by value: C loops)."""
+    """Flat per leaf node; cum once per sample per node.
+
+    Samples are grouped by value, and each group counts node occurrences with
+    ``Counter.update`` (a C loop), so no per-sample node set is kept alive.
+    """
     flat: Dict[int, int] = defaultdict(int)
-    by_value: Dict[int, List[Iterable[int]]] = defaultdict(list)
-    get = loc_nodes.__getitem__
-    single = all(len(ns) == 1 for ns in loc_nodes.values())
-    if single:
+    counts: Dict[int, Counter[int]] = defaultdict(Counter)
+    if all(len(ns) == 1 for ns in loc_nodes.values()):
         one = {lid: ns[0] for lid, ns in loc_nodes.items()}.__getitem__
         for stack, vals in zip(t.stacks, t.values):
             v = vals[si]
             if not v or not stack:
                 continue
             flat[one(stack[0])] += v
-            by_value[v].append(set(map(one, stack)))
+            counts[v].update(set(map(one, stack)))
     else:
+        get = loc_nodes.__getitem__
         for stack, vals in zip(t.stacks, t.values):
             v = vals[si]
             if not v or not stack:
                 continue
             flat[get(stack[0])[0]] += v
-            by_value[v].append(set(chain.from_iterable(map(get, stack))))
+            counts[v].update(set(chain.from_iterable(map(get, stack))))
     cum: Dict[int, int] = defaultdict(int)
-    for v, sets in by_value.items():
-        for n, count in Counter(chain.from_iterable(sets)).items():
+    for v, counter in counts.items():
+        for n, count in counter.items():
             cum[n] += count * v
     return flat, cum
 
