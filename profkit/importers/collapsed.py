@@ -110,7 +110,8 @@ def load(path: PathLike, *, rate_hz: Optional[float] = None) -> Profile:
         mapping_filename=os.path.basename(name),
     )
     cache: Dict[str, FrameKey] = {}
-    stacks = 0
+    rows: List[Tuple[List[FrameKey], List[int], Dict[str, str]]] = []
+    thread_names: Dict[str, str] = {}
     for lineno, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -125,10 +126,17 @@ def load(path: PathLike, *, rate_hz: Optional[float] = None) -> Profile:
         frames, labels = _split_labels([f for f in (m.group("stack") or "").split(";") if f])
         stack = [_frame(f, cache) for f in reversed(frames)] or [NO_FRAMES]
         values = [count, count * period_ns] if period_ns else [count]
-        builder.add(stack, values, labels or None)
-        stacks += 1
-    if stacks == 0:
+        rows.append((stack, values, labels))
+        if "thread_name" in labels and "thread_id" in labels:
+            thread_names.setdefault(labels["thread_id"], labels["thread_name"])
+    if not rows:
         raise ProfileFormatError(f"{name}: no stacks found in collapsed-stack file")
+    for stack, values, labels in rows:
+        # py-spy learns a thread's name only once ``threading`` knows it: name early samples too
+        tid = labels.get("thread_id")
+        if tid in thread_names and "thread_name" not in labels:
+            labels["thread_name"] = thread_names[tid]
+        builder.add(stack, values, labels or None)
     profile = builder.build(time_nanos=file_time_nanos(path))
     check_valid(profile)
     return profile

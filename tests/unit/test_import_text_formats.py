@@ -142,3 +142,14 @@ def test_sniffers_do_not_claim_each_others_heads() -> None:
     assert speedscope.sniff(js, "x") and not collapsed.sniff(js, "x")
     assert collapsed.sniff(b"[unknown];main 3\n", "x")
     assert not speedscope.sniff(b"[unknown];main 3\n", "x")
+
+
+def test_pyspy_thread_named_late_is_one_thread(tmp_path: Path) -> None:
+    # py-spy writes "thread (ID)" until threading knows the name, then "thread (ID): NAME"
+    path = tmp_path / "t.folded"
+    path.write_text("thread (5);<module> (m.py:1) 1\nthread (5): MainThread;<module> (m.py:1) 2\n"
+                    "thread (6);f (m.py:3) 4\n")
+    assert stacks(load_any(path), 0) == {
+        ("thread_id=5", "thread_name=MainThread", "m.<module>"): 3,
+        ("thread_id=6", "m.f"): 4,
+    }
