@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from profkit.importers._common import (
     NO_FRAMES,
+    check_int64,
     file_time_nanos,
     python_frame_name,
     read_text,
@@ -138,5 +139,6 @@ def load(path: PathLike, *, rate_hz: Optional[float] = None) -> Profile:
             labels["thread_name"] = thread_names[tid]
         builder.add(stack, values, labels or None)
     profile = builder.build(time_nanos=file_time_nanos(path))
+    check_int64(profile, name)
     check_valid(profile)
     return profile

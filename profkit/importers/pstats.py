@@ -24,10 +24,16 @@ from __future__ import annotations
 
 import heapq
 import marshal
+import math
 import os
 from typing import Any, Dict, List, Sequence, Tuple
 
-from profkit.importers._common import file_time_nanos, python_frame_name, read_payload
+from profkit.importers._common import (
+    check_int64,
+    file_time_nanos,
+    python_frame_name,
+    read_payload,
+)
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -91,7 +97,7 @@ def _is_func(key: Any) -> bool:
 
 
 def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 Shares = Tuple[List[Tuple[FuncKey, float]], Dict[FuncKey, float]]
@@ -216,5 +222,6 @@ def load(path: PathLike) -> Profile:
             stack = [frames.get(k) or _frame(k) for k in p]
             builder.add(stack, [calls, ns])
     profile = builder.build(duration_nanos=total_ns, time_nanos=file_time_nanos(path))
+    check_int64(profile, name)
     check_valid(profile)
     return profile

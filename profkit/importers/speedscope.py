@@ -24,6 +24,7 @@ Duration is the longest ``endValue - startValue`` of the time-unit profiles.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -31,7 +32,9 @@ from typing import Any, Dict, List, NoReturn, Optional, Tuple
 
 from profkit.importers._common import (
     NO_FRAMES,
+    check_int64,
     file_time_nanos,
+    finite,
     python_frame_name,
     read_text,
     thread_labels,
@@ -163,6 +166,7 @@ def _evented(r: _Reader, p: Dict[str, Any], where: str) -> List[Tuple[List[Frame
         at, fr = ev.get("at"), ev.get("frame")
         if not isinstance(at, (int, float)) or not isinstance(fr, int):
             r.fail(f"{where}: event {n} needs numeric \"at\" and \"frame\"")
+        finite(at, f"{r.name}: {where}: event {n} \"at\"")
         if not 0 <= fr < len(r.frames):
             r.fail(f"{where}: event {n} refers to missing frame {fr}")
         if open_frames and at > last:
@@ -217,17 +221,20 @@ def load(path: PathLike) -> Profile:
         else:
             pairs = _evented(r, p, where)
         for stack, w in pairs:
-            if not isinstance(w, (int, float)):
+            if not isinstance(w, (int, float)) or isinstance(w, bool):
                 r.fail(f"{where}: weight {w!r:.20} is not a number")
-            value = round(w * factor)
+            value = round(finite(w * factor, f"{name}: {where}: weight"))
             stacks.append((stack, [1, value] if counted else [value], labels))
         if unit in TIME_UNITS:
             start, end = p.get("startValue", 0), p.get("endValue", 0)
             if isinstance(start, (int, float)) and isinstance(end, (int, float)):
-                duration = max(duration, (end - start) * TIME_UNITS[unit])
+                span = (end - start) * TIME_UNITS[unit]
+                if math.isfinite(span) and 0 < span < 2**62:
+                    duration = max(duration, span)
     period = 0
     if weights_seen:
-        period = round(weights_seen.most_common(1)[0][0] * factor)
+        common = weights_seen.most_common(1)[0][0] * factor
+        period = round(common) if math.isfinite(common) and 0 < common < 2**62 else 0
     builder = ProfileBuilder(
         types, period_type=types[-1], period=max(period, 1),
         mapping_filename=os.path.basename(name),
@@ -236,6 +243,7 @@ def load(path: PathLike) -> Profile:
     for stack, values, labels in stacks:
         builder.add(stack, values, labels)
     profile = builder.build(duration_nanos=round(duration), time_nanos=file_time_nanos(path))
+    check_int64(profile, name)
     check_valid(profile)
     return profile
 
