@@ -85,6 +85,8 @@ class _Reader:
             self.fail("\"shared.frames\" and \"profiles\" must be lists")
         if not profiles:
             self.fail("no profiles in the file")
+        if not all(isinstance(p, dict) for p in profiles):
+            self.fail("every entry of \"profiles\" must be an object")
         self.profiles: List[Dict[str, Any]] = profiles
         self.exporter = str(doc.get("exporter") or "")
         self.own = self.exporter.startswith("profkit")
