@@ -170,9 +170,8 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     for v in values:
         if len(v) != ntypes:
             raise _bad(f"mismatch: sample has {len(v)} values vs. {ntypes} types")
-    used = set().union(*stacks) if stacks else set()
-    if not used.issubset(loc_lines.keys()):
-        raise _bad("sample has nil location")
+    # Location references are checked where stacks are walked (filters, top), in
+    # the same pass: a second pass over every frame would cost as much as top itself.
 
     base = [False] * len(stacks)
     labels: Optional[List[Labels]] = [] if with_labels else None
