@@ -155,8 +155,7 @@ def _from_message(msg: Any) -> Profile:
     get_loc = locations.__getitem__
     try:
         for smp in msg.sample:
-            locs = [get_loc(i) for i in smp.location_id]
-            sample = Sample(locs, list(smp.value))
+            sample = Sample(list(map(get_loc, smp.location_id)), list(smp.value))
             if smp.label:
                 for lab in smp.label:
                     key = s(lab.key)
