@@ -1,1 +1,1 @@
-"""Renderers: turn views into text, JSON and other output formats."""
+"""Renderers: (profile or view, options) -> str | bytes; one module per output format."""
