@@ -15,8 +15,14 @@ from profkit.model import Profile, check_valid, save
 
 def _leaf(p: Profile, sample_index: int = 1) -> List[Tuple[str, int, int]]:
     """(leaf function, leaf line, value) of every sample, biggest first."""
-    rows = [(s.locations[0].lines[0].function.name, s.locations[0].lines[0].line,
-             s.values[sample_index]) for s in p.samples]
+    rows = [
+        (
+            s.locations[0].lines[0].function.name,
+            s.locations[0].lines[0].line,
+            s.values[sample_index],
+        )
+        for s in p.samples
+    ]
     return sorted(rows, key=lambda r: -r[2])
 
 
@@ -44,7 +50,9 @@ def _run_contention(lock_factory: Callable[[], object]) -> Tuple[float, int, int
         waits.append(time.perf_counter() - t0)
         lock.release()  # type: ignore[attr-defined]
 
-    threads = [threading.Thread(target=holder)] + [threading.Thread(target=waiter) for _ in range(4)]
+    threads = [threading.Thread(target=holder)] + [
+        threading.Thread(target=waiter) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -164,8 +172,9 @@ def test_queue_and_event_waits_are_block_events() -> None:
     finally:
         locks.disable()
     block = locks.block_profile()
-    in_test = [s for s in block.samples
-               if any(loc.lines[0].line == get_line for loc in s.locations)]
+    in_test = [
+        s for s in block.samples if any(loc.lines[0].line == get_line for loc in s.locations)
+    ]
     assert sum(s.values[1] for s in in_test) == pytest.approx(0.2e9, rel=0.5)
 
 

@@ -135,11 +135,17 @@ def test_asyncio_lock_wait_and_holder_attribution() -> None:
     finally:
         locks.disable()
     block, mutex = locks.block_profile(), locks.mutex_profile()
-    waiter_delay = sum(s.values[1] for s in block.samples
-                       if s.locations[0].lines[0].function.name.endswith("waiter"))
+    waiter_delay = sum(
+        s.values[1]
+        for s in block.samples
+        if s.locations[0].lines[0].function.name.endswith("waiter")
+    )
     assert waiter_delay == pytest.approx(waited * 1e9, rel=0.2)
-    holder_delay = sum(s.values[1] for s in mutex.samples
-                       if s.locations[0].lines[0].function.name.endswith("holder"))
+    holder_delay = sum(
+        s.values[1]
+        for s in mutex.samples
+        if s.locations[0].lines[0].function.name.endswith("holder")
+    )
     # the holder is charged both waiters' time and the impatient task's 0.05 s
     assert holder_delay == pytest.approx(waited * 1e9 + 0.05e9, rel=0.2)
 
