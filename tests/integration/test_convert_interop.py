@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 import pytest
-from conftest import IN_CI, require_tool
 from profile_stacks import stacks, types
+from tool_helpers import IN_CI, require_tool
 
 from profkit.cli import main
 from profkit.load import load_any

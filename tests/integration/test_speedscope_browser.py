@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from conftest import IN_CI, require_tool
+from tool_helpers import IN_CI, require_tool
 
 from profkit.model import FrameKey, Profile, ProfileBuilder, load
 from profkit.render import speedscope
