@@ -12,12 +12,17 @@ from typing import List
 
 import pytest
 
-from profkit.collect import locks
+from profkit.collect import _threadlocks, locks
 from profkit.model import check_valid
 
 
 @pytest.mark.slow
-def test_threads_hammering_locks_with_timeouts_exceptions_and_toggling() -> None:
+@pytest.mark.parametrize("impl", ["native", "python"])
+def test_threads_hammering_locks_with_timeouts_exceptions_and_toggling(
+    impl: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock_class = _threadlocks.ProfiledLock if impl == "native" else _threadlocks.PyProfiledLock
+    monkeypatch.setitem(locks._THREADING_PATCHES, "Lock", lock_class)
     locks.enable(fraction=2)
     lock, rlock = threading.Lock(), threading.RLock()
     cond = threading.Condition(lock)
