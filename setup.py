@@ -1,8 +1,9 @@
-"""Optional C extension for the heap profiler; metadata lives in pyproject.toml.
+"""Optional C extensions of the collectors; metadata lives in pyproject.toml.
 
-``profkit/collect/_heaphook.c`` is built when a C compiler and Python headers are
-available. If the build fails, installation continues without it and
-``profkit.collect.heap`` uses its tracemalloc-based fallback.
+``profkit/collect/_heaphook.c`` (heap sampling hook) and ``_fastlock.c`` (fast path
+of the profiled Lock) are built when a C compiler and Python headers are available.
+If a build fails, installation continues without it and the collectors use their
+pure-Python twins (tracemalloc-based heap backend, Python lock wrapper).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ ext_modules = []
 if sys.implementation.name == "cpython":
     ext_modules.append(
         Extension("profkit.collect._heaphook", ["profkit/collect/_heaphook.c"], optional=True)
+    )
+    ext_modules.append(
+        Extension("profkit.collect._fastlock", ["profkit/collect/_fastlock.c"], optional=True)
     )
 
 setup(ext_modules=ext_modules, cmdclass={"build_ext": OptionalBuildExt})

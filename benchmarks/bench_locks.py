@@ -1,13 +1,17 @@
 """Lock profiler cost: uncontended acquire/release pairs and a contended threaded workload.
 
 Run: ``.venv/bin/python benchmarks/bench_locks.py [--quick]``. Prints ns per pair for a
-plain ``threading.Lock`` and for the profiled wrapper (``acquire(); release()`` and
-``with``), then the wall-time ratio profiled/plain of 8 threads on one lock, as the
-median of interleaved pairs of subprocess runs (each run a fresh interpreter).
+plain ``threading.Lock`` and for the profiled locks (C fast path and its pure-Python
+twin; ``acquire(); release()`` and ``with``), then the wall-time ratio profiled/plain
+of 8 threads on one lock, as the median of interleaved pairs of subprocess runs (each
+run a fresh interpreter), pinned to one CPU with ``taskset`` when it exists (on 2
+cores the unpinned workload is bimodal, see the field notes).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,12 +41,17 @@ print(time.perf_counter() - t0)
 """
 
 
-def ns_per_pair(lock: object, number: int) -> tuple[float, float]:
-    """Return (ns per acquire()+release(), ns per ``with``) for ``lock``, best of 5."""
-    acq = min(timeit.repeat("a(); r()", globals={"a": lock.acquire, "r": lock.release},  # type: ignore[attr-defined]
-                            number=number, repeat=5)) / number * 1e9
-    wth = min(timeit.repeat("with l: pass", globals={"l": lock}, number=number, repeat=5))
-    return acq, wth / number * 1e9
+def ns_per_pair(locks_by_name: dict[str, object], number: int) -> dict[str, tuple[float, float]]:
+    """Return name -> (ns per acquire()+release(), ns per ``with``), best of 7 interleaved."""
+    best: dict[str, list[float]] = {name: [float("inf"), float("inf")] for name in locks_by_name}
+    for _ in range(7):
+        for name, lock in locks_by_name.items():
+            g = {"a": lock.acquire, "r": lock.release, "l": lock}  # type: ignore[attr-defined]
+            acq = timeit.timeit("a(); r()", globals=g, number=number) / number * 1e9
+            wth = timeit.timeit("with l: pass", globals=g, number=number) / number * 1e9
+            best[name][0] = min(best[name][0], acq)
+            best[name][1] = min(best[name][1], wth)
+    return {name: (v[0], v[1]) for name, v in best.items()}
 
 
 def contended_ratio(pairs: int) -> tuple[float, list[float], list[float]]:
@@ -51,8 +60,10 @@ def contended_ratio(pairs: int) -> tuple[float, list[float], list[float]]:
     prof: list[float] = []
     for _ in range(pairs):
         for mode, out in (("off", plain), ("on", prof)):
-            res = subprocess.run([sys.executable, "-c", WORKLOAD, mode], capture_output=True,
-                                 text=True, check=True)
+            cmd = [sys.executable, "-c", WORKLOAD, mode]
+            if shutil.which("taskset"):
+                cmd = ["taskset", "-c", str((os.cpu_count() or 1) - 1)] + cmd
+            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
             out.append(float(res.stdout.strip()))
     ratios = [p / q for p, q in zip(prof, plain)]
     return statistics.median(ratios), plain, prof
@@ -61,21 +72,29 @@ def contended_ratio(pairs: int) -> tuple[float, list[float], list[float]]:
 def main() -> None:
     quick = "--quick" in sys.argv
     number = 200_000 if quick else 1_000_000
-    from profkit.collect import locks
+    from profkit.collect import _threadlocks, locks
 
-    plain = ns_per_pair(threading.Lock(), number)
+    plain_lock, plain_rlock = threading.Lock(), threading.RLock()
     locks.enable()
     try:
-        profiled = ns_per_pair(threading.Lock(), number)
-        profiled_r = ns_per_pair(threading.RLock(), number)
+        subjects = {"plain": plain_lock, "profiled": threading.Lock(),
+                    "python": _threadlocks.PyProfiledLock(), "plain_r": plain_rlock,
+                    "profiled_r": threading.RLock()}
     finally:
         locks.disable()
-    plain_r = ns_per_pair(threading.RLock(), number)
-    print(f"python {sys.version.split()[0]}; uncontended pair, ns (best of 5 x {number}):")
+    ns = ns_per_pair(subjects, number)
+    plain, profiled, profiled_py = ns["plain"], ns["profiled"], ns["python"]
+    plain_r, profiled_r = ns["plain_r"], ns["profiled_r"]
+    native = _threadlocks.ProfiledLock is not _threadlocks.PyProfiledLock
+    print(f"python {sys.version.split()[0]}; uncontended pair, ns (best of 7 interleaved x {number}):")
     print(f"  Lock  acquire+release  plain {plain[0]:6.1f}  profiled {profiled[0]:6.1f}"
-          f"  ratio {profiled[0] / plain[0]:.2f}")
+          f"  ratio {profiled[0] / plain[0]:.2f}  ({'C fast path' if native else 'Python'})")
     print(f"  Lock  with             plain {plain[1]:6.1f}  profiled {profiled[1]:6.1f}"
           f"  ratio {profiled[1] / plain[1]:.2f}")
+    print(f"  Lock  acquire+release  plain {plain[0]:6.1f}  Python   {profiled_py[0]:6.1f}"
+          f"  ratio {profiled_py[0] / plain[0]:.2f}  (pure-Python twin)")
+    print(f"  Lock  with             plain {plain[1]:6.1f}  Python   {profiled_py[1]:6.1f}"
+          f"  ratio {profiled_py[1] / plain[1]:.2f}")
     print(f"  RLock acquire+release  plain {plain_r[0]:6.1f}  profiled {profiled_r[0]:6.1f}"
           f"  ratio {profiled_r[0] / plain_r[0]:.2f}")
     print(f"  RLock with             plain {plain_r[1]:6.1f}  profiled {profiled_r[1]:6.1f}"

@@ -1,4 +1,4 @@
-"""``profkit convert IN -o OUT``: convert between pprof, collapsed stacks, speedscope, pstats.
+"""``profkit convert IN -o OUT``: convert between pprof, collapsed stacks, speedscope, pstats, memray.
 
 The input format is sniffed from content (``profkit.importers``); the output format
 comes from OUT's extension or ``--to``. Output is written atomically: on any error
@@ -11,7 +11,8 @@ import argparse
 from typing import Optional
 
 NAME = "convert"
-HELP = "convert a profile between pprof, collapsed stacks and speedscope (input: also pstats)"
+HELP = ("convert a profile between pprof, collapsed stacks and speedscope "
+        "(input: also pstats, memray captures)")
 
 OUTPUT_FORMATS = ("pprof", "collapsed", "speedscope")
 _EXTENSIONS = (
@@ -23,7 +24,7 @@ _EXTENSIONS = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register this command's arguments."""
-    p.add_argument("input", help="profile: pprof, speedscope JSON, collapsed stacks or pstats")
+    p.add_argument("input", help="profile: pprof, speedscope JSON, collapsed stacks, pstats or a memray capture")
     p.add_argument("-o", "--output", required=True,
                    help="output file (.pb.gz/.pb/.pprof, .folded/.collapsed/.txt, .json)")
     p.add_argument("--to", choices=OUTPUT_FORMATS, help="output format (default: from -o's extension)")

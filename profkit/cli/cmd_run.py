@@ -1,5 +1,8 @@
 """``profkit run --cpu cpu.pb.gz --wall wall.pb.gz [--rate HZ] -- python script.py args``.
 
+Also ``--heap heap.pb.gz`` (heap profile at the program's end), ``--block block.pb.gz``
+and ``--mutex mutex.pb.gz`` (lock contention of locks the program creates).
+
 Runs the program in this process as ``__main__`` (like ``go test -cpuprofile``), with
 its own argv; the exit code is passed through and profiles are written even when the
 program raises, calls ``sys.exit``/``os._exit``, gets SIGTERM or is interrupted
@@ -26,6 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--rate", type=float, default=100.0, metavar="HZ", help="sampling rate (default 100)"
     )
     p.add_argument("--max-depth", type=int, default=1000, metavar="N", help="frames kept per stack")
+    p.add_argument("--heap", metavar="FILE", help="write the heap profile here (.pb.gz)")
+    p.add_argument("--heap-interval", type=int, default=512 * 1024, metavar="BYTES",
+                   help="heap sampling interval in bytes (default 524288, as Go)")
+    p.add_argument("--block", metavar="FILE", help="write the lock block profile here (.pb.gz)")
+    p.add_argument("--mutex", metavar="FILE", help="write the lock mutex profile here (.pb.gz)")
+    p.add_argument("--lock-fraction", type=int, default=1, metavar="N",
+                   help="record 1 in N lock contentions, scaled up (default 1)")
     p.add_argument(
         "command",
         nargs=argparse.REMAINDER,
@@ -40,13 +50,25 @@ def collectors(args: argparse.Namespace) -> List[object]:
     out: List[object] = []
     if args.cpu or args.wall:
         out.append(SamplerCollector(args.cpu, args.wall, args.rate, args.max_depth))
+    if args.heap:
+        from profkit.collect.heaplock_session import HeapRunCollector
+
+        out.append(HeapRunCollector(args.heap, args.heap_interval))
+    if args.block or args.mutex:
+        from profkit.collect.heaplock_session import LockRunCollector
+
+        out.append(LockRunCollector(args.block, args.mutex, args.lock_fraction))
     return out
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
     from profkit.errors import InputError
 
-    for path in (args.cpu, args.wall):
+    if args.heap_interval < 1:
+        raise InputError(f"--heap-interval must be at least 1 byte, got {args.heap_interval}")
+    if args.lock_fraction < 1:
+        raise InputError(f"--lock-fraction must be at least 1, got {args.lock_fraction}")
+    for path in (args.cpu, args.wall, args.heap, args.block, args.mutex):
         if path:
             d = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(d):
@@ -67,13 +89,19 @@ def run(args: argparse.Namespace) -> int:
 
     program = parse_command(args.command)
     if not (args.cpu or args.wall) and not _extra_outputs(args):
-        raise InputError("no profile asked for: add --cpu FILE and/or --wall FILE")
+        raise InputError(
+            "no profile asked for: add --cpu, --wall, --heap, --block and/or --mutex FILE"
+        )
     _check_outputs(args)
     if not (0 < args.rate <= 10000):
         raise InputError(f"--rate must be between 1 and 10000 Hz, got {args.rate:g}")
     session = RunSession(collectors(args))  # type: ignore[arg-type]
-    wanted = ", ".join(f"{k} -> {v}" for k, v in (("cpu", args.cpu), ("wall", args.wall)) if v)
+    kinds = ("cpu", "wall", "heap", "block", "mutex")
+    wanted = ", ".join(f"{k} -> {getattr(args, k)}" for k in kinds if getattr(args, k))
     _status(f"profiling {program.target} ({wanted}, {args.rate:g} Hz)")
+    import gc
+
+    gc.freeze()  # profkit's own objects: keep them out of the program's GC passes
     session.start()
     try:
         code = run_program(program)

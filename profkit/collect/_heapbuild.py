@@ -92,18 +92,20 @@ def _guess_module(filename: str) -> str:
     return base[:-3] if base.endswith(".py") else base
 
 
-def frames_from_codes(stack: Sequence[Tuple[object, int]], cache: Dict[Tuple[int, int], FrameKey]
-                      ) -> List[FrameKey]:
-    """Convert ``((code, line), ...)`` from the C hook to ``FrameKey`` values."""
+def frames_from_codes(stack: Sequence[Tuple[object, int, object]],
+                      cache: Dict[Tuple[int, int], FrameKey]) -> List[FrameKey]:
+    """Convert ``((code, line, module name or None), ...)`` from the C hook to ``FrameKey``s."""
     from profkit.collect._stackcapture import function_name
 
     out: List[FrameKey] = []
-    for code, line in stack:
+    for code, line, module in stack:
         key = (id(code), line)
         fk = cache.get(key)
         if fk is None:
             filename = code.co_filename  # type: ignore[attr-defined]
-            name = function_name(code, module_for_file(filename))  # type: ignore[arg-type]
+            if not isinstance(module, str):
+                module = module_for_file(filename)
+            name = function_name(code, module)  # type: ignore[arg-type]
             fk = FrameKey(name, filename, line, code.co_firstlineno)  # type: ignore[attr-defined]
             cache[key] = fk
         out.append(fk)

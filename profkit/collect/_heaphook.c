@@ -20,6 +20,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#if PY_VERSION_HEX < 0x030B0000
+#include <frameobject.h> /* PyFrameObject.f_globals before 3.11 */
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +36,7 @@
 
 typedef struct {
     PyCodeObject *code; /* strong reference */
+    PyObject *module;   /* the frame's globals["__name__"]: strong reference or NULL */
     int line;
 } frame_t;
 
@@ -66,6 +70,7 @@ static uint32_t n_frames = 0, cap_frames = 0;
 static live_t *live = NULL;
 static size_t n_live = 0, cap_live = 0;
 static uint64_t n_sampled = 0;
+static PyObject *name_key = NULL; /* interned "__name__" */
 
 static uint64_t rng_next(void) {
     uint64_t x = rng_state;
@@ -182,7 +187,10 @@ static int64_t intern_stack(frame_t *fr, uint32_t depth) {
             same = frames[s->offset + i].code == fr[i].code && frames[s->offset + i].line == fr[i].line;
         }
         if (same) {
-            for (uint32_t i = 0; i < depth; i++) Py_DECREF(fr[i].code);
+            for (uint32_t i = 0; i < depth; i++) {
+                Py_DECREF(fr[i].code);
+                Py_XDECREF(fr[i].module);
+            }
             return stack_index[j] - 1;
         }
         j = (j + 1) & (cap_index - 1);
@@ -212,8 +220,32 @@ static int64_t intern_stack(frame_t *fr, uint32_t depth) {
     stack_index[j] = n_stacks + 1;
     return n_stacks++;
 fail:
-    for (uint32_t i = 0; i < depth; i++) Py_DECREF(fr[i].code);
+    for (uint32_t i = 0; i < depth; i++) {
+        Py_DECREF(fr[i].code);
+        Py_XDECREF(fr[i].module);
+    }
     return -1;
+}
+
+/* globals["__name__"] of the frame if it is a str (new reference), else NULL. */
+static PyObject *frame_module(PyFrameObject *f) {
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *globals = PyFrame_GetGlobals(f); /* new reference */
+#else
+    PyObject *globals = f->f_globals;
+    Py_XINCREF(globals);
+#endif
+    PyObject *name = NULL;
+    if (globals != NULL && PyDict_Check(globals)) {
+        name = PyDict_GetItemWithError(globals, name_key); /* borrowed */
+        if (name != NULL && PyUnicode_Check(name)) {
+            Py_INCREF(name);
+        } else {
+            name = NULL;
+        }
+    }
+    Py_XDECREF(globals);
+    return name;
 }
 
 static uint32_t capture(frame_t *out) {
@@ -228,6 +260,7 @@ static uint32_t capture(frame_t *out) {
     while (f != NULL && depth < MAX_DEPTH) {
         out[depth].code = PyFrame_GetCode(f); /* new reference */
         out[depth].line = PyFrame_GetLineNumber(f);
+        out[depth].module = frame_module(f);
         depth++;
         PyFrameObject *back = PyFrame_GetBack(f);
         Py_DECREF(f);
@@ -305,7 +338,10 @@ static PyMemAllocatorEx hook_obj = {&orig_obj, hook_malloc, hook_calloc, hook_re
 
 static void clear_tables(void) {
     busy = 1;
-    for (uint32_t i = 0; i < n_frames; i++) Py_DECREF(frames[i].code);
+    for (uint32_t i = 0; i < n_frames; i++) {
+        Py_DECREF(frames[i].code);
+        Py_XDECREF(frames[i].module);
+    }
     n_frames = 0;
     n_stacks = 0;
     if (stack_index) memset(stack_index, 0, cap_index * sizeof(uint32_t));
@@ -372,7 +408,7 @@ static PyObject *hh_is_running(PyObject *self, PyObject *unused) {
     return PyBool_FromLong(sampling);
 }
 
-/* records() -> list of (((code, line), ...), alloc_count, alloc_bytes, free_count, free_bytes) */
+/* records() -> list of (((code, line, module or None), ...), alloc_count, alloc_bytes, free_count, free_bytes) */
 static PyObject *hh_records(PyObject *self, PyObject *unused) {
     int was_busy = busy;
     busy = 1; /* our own allocations below are not sampled and cannot change the tables */
@@ -385,7 +421,8 @@ static PyObject *hh_records(PyObject *self, PyObject *unused) {
         if (!st) goto error;
         for (uint32_t d = 0; d < s.depth; d++) {
             frame_t fr = frames[s.offset + d];
-            PyObject *pair = Py_BuildValue("(Oi)", (PyObject *)fr.code, fr.line);
+            PyObject *pair = Py_BuildValue("(OiO)", (PyObject *)fr.code, fr.line,
+                                           fr.module ? fr.module : Py_None);
             if (!pair) { Py_DECREF(st); goto error; }
             PyTuple_SET_ITEM(st, d, pair);
         }
@@ -434,4 +471,10 @@ static struct PyModuleDef moduledef = {
     methods,
 };
 
-PyMODINIT_FUNC PyInit__heaphook(void) { return PyModule_Create(&moduledef); }
+PyMODINIT_FUNC PyInit__heaphook(void) {
+    if (name_key == NULL) {
+        name_key = PyUnicode_InternFromString("__name__");
+        if (name_key == NULL) return NULL;
+    }
+    return PyModule_Create(&moduledef);
+}

@@ -29,6 +29,11 @@ _book = _thread.allocate_lock()  # guards waiter bookkeeping; held for a few byt
 _OriginalCondition = threading.Condition
 _real_rlock: Any = threading.RLock  # captured before any patching
 
+try:  # the optional C fast path (see setup.py)
+    from profkit.collect import _fastlock  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the build
+    _fastlock = None
+
 SKIP_FILES = frozenset({__file__, threading.__file__})
 SITE_SKIP_MODULES = frozenset({__name__, "threading", "queue", "concurrent.futures.thread"})
 _PendingBlock = Optional[Tuple[FrameType, int, int, float]]
@@ -42,12 +47,28 @@ def _user_frame(frame: Optional[FrameType]) -> Optional[FrameType]:
     return frame
 
 
-class _Waitable:
-    """Waiter bookkeeping shared by the lock wrappers."""
+_SLOTS = ("_lock", "_site", "_n_waiters", "_mark_sum", "_last_reset", "_pending")
 
-    __slots__ = ("_lock", "_site", "_n_waiters", "_mark_sum", "_last_reset", "_pending",
-                 "__weakref__")
+
+class _Waitable:
+    """Waiter bookkeeping shared by the lock wrappers (state lives in the subclasses).
+
+    Subclasses provide ``_block(timeout) -> bool`` (blocking acquire, not profiled) and
+    ``_raw_release()``; the C ``FastLockBase`` provides them and the state fields.
+    """
+
+    _lock: Any
+    _site: str
+    _n_waiters: int
+    _mark_sum: int
+    _last_reset: int
     _pending: _PendingBlock
+
+    def _block(self, timeout: float) -> bool:
+        return bool(self._lock.acquire(True, timeout))
+
+    def _raw_release(self) -> None:
+        self._lock.release()
 
     def _init_state(self, lock: Any) -> None:
         self._lock = lock
@@ -59,14 +80,14 @@ class _Waitable:
 
     def _acquire_slow(self, timeout: float) -> bool:
         if not state.enabled:
-            return bool(self._lock.acquire(True, timeout))
+            return self._block(timeout)
         with _book:
             t0 = perf_counter_ns()
             self._n_waiters += 1
             self._mark_sum += t0
         ok = False
         try:
-            ok = bool(self._lock.acquire(True, timeout))
+            ok = self._block(timeout)
         finally:
             t1 = perf_counter_ns()
             with _book:
@@ -114,24 +135,30 @@ class _Waitable:
         pending = self._pending
         self._pending = None
         charge = self._charge_waiters()
-        self._lock.release()
+        self._raw_release()
         self._after_release(pending, charge)
 
 
-class ProfiledLock(_Waitable):
-    """A ``threading.Lock`` whose contended acquisitions are profiled."""
+class PyProfiledLock(_Waitable):
+    """A ``threading.Lock`` whose contended acquisitions are profiled (pure Python)."""
 
-    __slots__ = ()
+    __slots__ = _SLOTS
 
     def __init__(self) -> None:
         self._init_state(_thread.allocate_lock())
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire like ``Lock.acquire``; only a contended blocking acquire is timed."""
-        if self._lock.acquire(False):
-            return True
+        if blocking is True and timeout == -1:  # the common call: no validation needed
+            if self._lock.acquire(False):
+                return True
+            return self._acquire_slow(-1)
         if not blocking or timeout == 0:
             return bool(self._lock.acquire(blocking, timeout))  # validates like the real lock
+        if timeout < 0 and timeout != -1:
+            raise ValueError("timeout value must be a non-negative number")
+        if self._lock.acquire(False):
+            return True
         return self._acquire_slow(timeout)
 
     def release(self) -> None:
@@ -169,20 +196,46 @@ class ProfiledLock(_Waitable):
         return f"<profkit ProfiledLock {self._site} {'locked' if self.locked() else 'unlocked'}>"
 
 
+if _fastlock is not None:
+
+    class FastProfiledLock(_fastlock.FastLockBase, _Waitable):  # type: ignore[misc,name-defined]
+        """A ``threading.Lock`` whose contended acquisitions are profiled (C fast path)."""
+
+        __slots__ = ()
+
+        def __init__(self) -> None:
+            self._site = _stackcapture.caller_site(sys._getframe(1), SITE_SKIP_MODULES)
+
+        def __repr__(self) -> str:
+            return (f"<profkit ProfiledLock {self._site} "
+                    f"{'locked' if self.locked() else 'unlocked'}>")
+
+    ProfiledLock: Any = FastProfiledLock
+    _fastlock.set_min_charge_ns(MIN_CHARGE_INTERVAL_NS)
+else:  # pragma: no cover - depends on the build
+    ProfiledLock = PyProfiledLock
+
+
 class ProfiledRLock(_Waitable):
     """A ``threading.RLock`` whose contended acquisitions are profiled."""
 
-    __slots__ = ()
+    __slots__ = _SLOTS
 
     def __init__(self) -> None:
         self._init_state(_real_rlock())
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire like ``RLock.acquire``; only a contended blocking acquire is timed."""
-        if self._lock.acquire(False):
-            return True
+        if blocking is True and timeout == -1:  # the common call: no validation needed
+            if self._lock.acquire(False):
+                return True
+            return self._acquire_slow(-1)
         if not blocking or timeout == 0:
             return bool(self._lock.acquire(blocking, timeout))  # validates like the real lock
+        if timeout < 0 and timeout != -1:
+            raise ValueError("timeout value must be a non-negative number")
+        if self._lock.acquire(False):
+            return True
         return self._acquire_slow(timeout)
 
     __enter__ = acquire
@@ -249,4 +302,4 @@ class ProfiledCondition(_OriginalCondition):
                 record(BLOCK, stack, delay, w, self._profkit_site)
 
 
-__all__ = ["ProfiledCondition", "ProfiledLock", "ProfiledRLock"]
+__all__ = ["ProfiledCondition", "ProfiledLock", "ProfiledRLock", "PyProfiledLock"]

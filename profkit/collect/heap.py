@@ -28,13 +28,13 @@ import atexit
 import os
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from profkit.collect._heapbuild import HeapRecord, build_heap_profile, frames_from_codes
-from profkit.collect._heaptracemalloc import TracemallocHeap
-from profkit.errors import CollectorBusyError, InputError
-from profkit.model import Profile
-from profkit.model.builder import FrameKey
+if TYPE_CHECKING:  # imported lazily: starting the profiler must not load protobuf & co.
+    from profkit.collect._heapbuild import HeapRecord
+    from profkit.collect._heaptracemalloc import TracemallocHeap
+    from profkit.model import Profile
+    from profkit.model.builder import FrameKey
 
 __all__ = [
     "DEFAULT_INTERVAL",
@@ -85,19 +85,27 @@ def start(interval_bytes: int = DEFAULT_INTERVAL, *, backend: str = "auto", seed
     """
     global _session
     if not isinstance(interval_bytes, int) or interval_bytes < 1:
+        from profkit.errors import InputError
+
         raise InputError(f"heap sampling interval must be an integer >= 1 byte, got {interval_bytes!r}")
     if backend == "auto":
         backend = available_backends()[0]
     if backend not in available_backends():
+        from profkit.errors import InputError
+
         raise InputError(f"heap backend {backend!r} is not available here "
                          f"(available: {', '.join(available_backends())})")
     with _switch:
         if _session is not None and _session.running:
+            from profkit.errors import CollectorBusyError
+
             raise CollectorBusyError("heap profiling already in use")
         s = _Session(backend, interval_bytes)
         if backend == "native":
             _native.start(float(interval_bytes), seed or int.from_bytes(os.urandom(8), "little"))
         else:
+            from profkit.collect._heaptracemalloc import TracemallocHeap
+
             s.tracer = TracemallocHeap()
             s.tracer.start()
         s.running = True
@@ -145,9 +153,13 @@ def _snapshot(*, allocs_view: bool) -> Profile:
     with _switch:
         s = _session
         if s is None:
+            from profkit.errors import InputError
+
             raise InputError("heap profiling was never started (call profkit.collect.heap.start)")
         records = _records(s)
         end = s.end_ns if not s.running else time.time_ns()
+    from profkit.collect._heapbuild import build_heap_profile
+
     how = ("exact (tracemalloc backend)" if s.backend == "tracemalloc"
            else f"sampled every {s.interval} bytes on average, values scaled up")
     return build_heap_profile(
@@ -170,6 +182,8 @@ def _records(s: _Session) -> List[HeapRecord]:
     finally:
         if gc_was_enabled:
             gc.enable()
+    from profkit.collect._heapbuild import frames_from_codes
+
     cache: Dict[Tuple[int, int], FrameKey] = {}
     return [(frames_from_codes(st, cache), ac, ab, fc, fb) for st, ac, ab, fc, fb in raw]
 

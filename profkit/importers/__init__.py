@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Callable, List, NamedTuple, Optional
 
-from profkit.importers import collapsed, pprof, pstats, speedscope
+from profkit.importers import collapsed, memray, pprof, pstats, speedscope
 from profkit.importers._common import read_head
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -38,6 +38,7 @@ FORMATS: List[Format] = [
         load_with_rate=lambda path, rate: collapsed.load(path, rate_hz=rate),
     ),
     Format("pstats", "pstats", pstats.sniff, pstats.load),
+    Format("memray", "memray capture", memray.sniff, memray.load),
 ]
 
 

@@ -9,8 +9,25 @@ from typing import Callable, List, Tuple
 
 import pytest
 
-from profkit.collect import locks
+from profkit.collect import _threadlocks, locks
 from profkit.model import Profile, check_valid, save
+
+IMPLEMENTATIONS = {"python": _threadlocks.PyProfiledLock, "native": _threadlocks.ProfiledLock}
+
+
+@pytest.fixture(autouse=True, params=sorted(set(IMPLEMENTATIONS)))
+def lock_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every test against the C fast path and its pure-Python twin (parity)."""
+    monkeypatch.setitem(locks._THREADING_PATCHES, "Lock", IMPLEMENTATIONS[request.param])
+    return str(request.param)
+
+
+def test_native_fast_path_is_built_when_a_compiler_exists(lock_implementation: str) -> None:
+    import shutil
+
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler: the pure-Python lock is expected")
+    assert _threadlocks.ProfiledLock is not _threadlocks.PyProfiledLock
 
 
 def _leaf(p: Profile, sample_index: int = 1) -> List[Tuple[str, int, int]]:
@@ -209,3 +226,62 @@ def test_profiles_open_in_go_pprof(tmp_path, go_pprof) -> None:  # type: ignore[
         top = go_pprof("-top", "-sample_index=delay", str(path)).stdout
         name = "waiter" if kind == "block" else "holder"
         assert f"test_locks._run_contention.<locals>.{name}" in top
+
+
+def test_arguments_behave_like_the_real_lock() -> None:
+    import _thread
+
+    locks.enable()
+    try:
+        ours = threading.Lock()
+    finally:
+        locks.disable()
+    real = _thread.allocate_lock()
+    calls = [((False, 1), {}), ((), {"timeout": -2}), ((), {"bogus": 1}), ((1, 2, 3), {}),
+             ((), {"blocking": False}), ((True, 0), {}), ((), {"timeout": 0.01})]
+    for held in (False, True):
+        for args, kwargs in calls:
+            outcomes = []
+            for lock in (real, ours):
+                if held:
+                    assert lock.acquire(False)
+                try:
+                    got = lock.acquire(*args, **kwargs)
+                    outcomes.append(("ok", got))
+                    if got and not held:
+                        lock.release()
+                except Exception as e:
+                    outcomes.append(("raised", type(e)))
+                if held:
+                    lock.release()
+                assert not lock.locked()
+            assert outcomes[0] == outcomes[1], (held, args, kwargs, outcomes)
+
+
+def test_signal_during_a_contended_wait_leaves_the_lock_consistent() -> None:
+    import signal
+
+    class Alarm(Exception):
+        pass
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise Alarm()
+
+    locks.enable()
+    try:
+        lock = threading.Lock()
+        lock.acquire()
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.1)
+            with pytest.raises(Alarm):
+                lock.acquire()  # blocks: we hold it; the handler's exception aborts the wait
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        assert lock.locked() and lock._n_waiters == 0  # type: ignore[attr-defined]
+        lock.release()
+        assert lock.acquire(timeout=1)
+        lock.release()
+    finally:
+        locks.disable()

@@ -1,0 +1,89 @@
+"""Heap profiler overhead on an allocation-heavy workload, beside tracemalloc and memray.
+
+Run: ``.venv/bin/python benchmarks/bench_heap.py [--quick]``. Each mode runs the same
+workload in a fresh interpreter; rounds interleave all modes (rotating the order),
+and each mode's ratio is the median over rounds of (mode time / plain time in the
+same round). Only the workload is timed, in process CPU time (not interpreter
+start-up or imports), and every run is pinned to one CPU with ``taskset`` when it
+exists: the machines are shared and wall time is noisy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+WORKLOAD = r"""
+import sys, time
+mode = sys.argv[1]
+
+def work():
+    out = []
+    for i in range(400_000):
+        d = {"a": i, "b": str(i), "c": [i, i + 1, i + 2], "d": (i, "x")}
+        out.append(d)
+        if len(out) > 2000:
+            out = []
+        if i % 100 == 0:
+            out.append(bytearray(4096))
+    return len(out)
+
+stop = lambda: None
+if mode == "profkit":
+    from profkit.collect import heap
+    heap.start()
+    stop = heap.stop
+elif mode == "profkit-tracemalloc":
+    from profkit.collect import heap
+    heap.start(backend="tracemalloc")
+    stop = heap.stop
+elif mode.startswith("tracemalloc"):
+    import tracemalloc
+    tracemalloc.start(int(mode[len("tracemalloc"):]))
+elif mode.startswith("memray"):
+    import memray
+    tracker = memray.Tracker(sys.argv[2], trace_python_allocators=mode.endswith("-py"))
+    tracker.__enter__()
+    stop = lambda: tracker.__exit__(None, None, None)
+t0 = time.process_time()
+work()
+elapsed = time.process_time() - t0
+stop()
+print(elapsed)
+"""
+
+MODES = ["plain", "profkit", "profkit-tracemalloc", "tracemalloc1", "tracemalloc25", "memray",
+         "memray-py"]
+
+
+def run(mode: str, tmpdir: str, n: int) -> float:
+    """Return the workload's seconds in a fresh interpreter under ``mode``."""
+    cmd = [sys.executable, "-c", WORKLOAD, mode, f"{tmpdir}/capture{n}-{mode}.bin"]
+    if shutil.which("taskset") and os.cpu_count():
+        cmd = ["taskset", "-c", str((os.cpu_count() or 1) - 1)] + cmd
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    rounds = 3 if "--quick" in sys.argv else 7
+    times: dict[str, list[float]] = {m: [] for m in MODES}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for r in range(rounds):
+            order = MODES[r % len(MODES):] + MODES[: r % len(MODES)]
+            for m in order:
+                times[m].append(run(m, tmpdir, r))
+    print(f"python {sys.version.split()[0]}; allocation-heavy workload, {rounds} interleaved "
+          "rounds, CPU seconds of the workload")
+    print(f"  {'mode':22s} {'median s':>9s} {'ratio vs plain':>15s}")
+    for m in MODES:
+        ratios = [t / p for t, p in zip(times[m], times["plain"])]
+        print(f"  {m:22s} {statistics.median(times[m]):9.3f} {statistics.median(ratios):15.3f}")
+
+
+if __name__ == "__main__":
+    main()
