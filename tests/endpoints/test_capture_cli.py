@@ -126,3 +126,32 @@ def test_ctrl_c_leaves_no_partial_file(wsgi_server: Callable[[Any], WsgiServer],
     assert proc.returncode == 130
     assert b"interrupted" in err and b"Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_bar_on_a_terminal(wsgi_server: Callable[[Any], WsgiServer], tmp_path: Path) -> None:
+    import pty
+
+    out = tmp_path / "cpu.pb.gz"
+    main_fd, child_fd = pty.openpty()
+    with wsgi_server(ProfileMiddleware(plain_app)) as srv:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "profkit", "capture", srv.url, "--seconds", "1.5", "-o", str(out),
+             "--top", "0"],
+            stdout=subprocess.PIPE, stderr=child_fd,
+            env=dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100", TERM="xterm"),
+        )
+        os.close(child_fd)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        proc.wait(30)
+    os.close(main_fd)
+    assert proc.returncode == 0
+    assert b"capturing cpu" in seen and "━".encode() in seen  # rich's bar, drawn on the tty
+    assert out.exists()
