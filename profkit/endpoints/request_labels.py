@@ -128,7 +128,7 @@ class LabelledCoroutine:
         self._in_step = False
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        coro = self._coro
+        coro = self._coro.__await__()  # a coroutine, a Future or any awaitable
         to_send: Any = None
         to_throw: Optional[BaseException] = None
         while True:
