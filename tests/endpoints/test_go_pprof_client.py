@@ -69,3 +69,17 @@ def test_go_tool_pprof_reads_goroutine_and_error_for_bad_seconds(
     assert "Type: thread" in out
     assert bad.returncode != 0
     assert 'server response: 400 Bad Request - invalid value for "seconds"' in bad.stderr
+
+
+def test_go_tool_pprof_against_uvicorn(uvicorn_app: Callable[..., str], go_pprof: Any) -> None:
+    url = uvicorn_app("plain_asgi:application")
+    stop = threading.Event()
+    load = threading.Thread(target=keep_busy, args=(url + "/spin?ms=20", stop))
+    load.start()
+    try:
+        out = go_pprof("-top", "-tagfocus", "route=/spin", url + "/debug/profile/profile?seconds=2").stdout
+    finally:
+        stop.set()
+        load.join()
+    assert "Type: cpu" in out
+    assert "plain_asgi.app" in out
