@@ -112,7 +112,10 @@ def test_module_mode(tmp_path: Path) -> None:
     assert "__main__.work" in names
 
 
-def test_ctrl_c_still_writes_the_profile(script: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_still_write_the_profile(
+    script: Path, tmp_path: Path, signum: int, code: int
+) -> None:
     cpu = tmp_path / "cpu.pb.gz"
     proc = subprocess.Popen(
         [sys.executable, "-m", "profkit", "run", "--cpu", str(cpu), "--", str(script), "spin"],
@@ -126,9 +129,9 @@ def test_ctrl_c_still_writes_the_profile(script: Path, tmp_path: Path) -> None:
     while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert ready.exists()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert load(cpu).total(1) > 0
 
 
