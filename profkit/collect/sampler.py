@@ -212,6 +212,8 @@ class Sampler:
             else:
                 cpu_delta = max(0, cpu_now - st.cpu_ns)
                 st.cpu_ns = cpu_now
+            if cpu_delta <= 0 and not want_wall:
+                continue  # idle since the last sample: nothing to charge, no stack walk
             stack = interner_stack(frame)
             user = _by_thread.get(ident, ())
             st.last_stack = stack
