@@ -24,6 +24,7 @@ DATA = Path(__file__).resolve().parent.parent / "testdata" / "importers"
 RATE = 200
 WORKLOAD = textwrap.dedent(
     """
+    import threading
     import time
 
     def fib(n):
@@ -35,7 +36,10 @@ WORKLOAD = textwrap.dedent(
         while time.perf_counter() - t0 < seconds:
             list(square(i) for i in range(16))
 
+    spinner = threading.Thread(target=main, args=(0.5,), name="spinner")
+    spinner.start()
     main(1.0)
+    spinner.join()
     """
 )
 
@@ -49,14 +53,15 @@ def _pyspy() -> str:
 
 @pytest.fixture(scope="module")
 def pyspy_outputs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
-    """Run the workload under the real py-spy, once as speedscope and once as raw."""
+    """Run the workload under the real py-spy, as speedscope and as raw with --threads."""
     d = tmp_path_factory.mktemp("pyspy")
     script = d / "spywork.py"
     script.write_text(WORKLOAD)
     out = {"speedscope": d / "out.speedscope.json", "raw": d / "out.folded"}
     for fmt, path in out.items():
-        cmd = [_pyspy(), "record", "--rate", str(RATE), "-f", fmt, "-o", str(path), "--",
-               sys.executable, str(script)]
+        threads = ["--threads"] if fmt == "raw" else []
+        cmd = [_pyspy(), "record", "--rate", str(RATE), "-f", fmt, "-o", str(path), *threads,
+               "--", sys.executable, str(script)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=d)
         if proc.returncode != 0 or not path.exists():
             reason = f"py-spy cannot profile here: {proc.stderr.strip()[-300:]}"
@@ -94,7 +99,8 @@ def test_pyspy_speedscope_import(pyspy_outputs: Dict[str, Path]) -> None:
     assert p.total(0) > 50  # ~1 s at 200 Hz, generous for a busy machine
     assert p.total(1) == p.total(0) * 1_000_000_000 // RATE
     assert 0.5e9 < p.duration_nanos < 10e9
-    assert all("thread" in s.labels for s in p.samples)
+    assert all("thread_id" in s.labels for s in p.samples)
+    assert "spinner" in {s.labels.get("thread_name", [""])[0] for s in p.samples}
     assert {"spywork.<module>", "spywork.main", "spywork.main.<locals>.<lambda>",
             "spywork.main.<locals>.<genexpr>", "spywork.fib"} <= _pyspy_names(p)
 
@@ -105,6 +111,8 @@ def test_pyspy_raw_import_with_rate(pyspy_outputs: Dict[str, Path]) -> None:
     assert types(p) == ["samples/count", "cpu/nanoseconds"]
     assert p.total(0) > 50 and p.total(1) == p.total(0) * 5_000_000
     assert "spywork.main.<locals>.<genexpr>" in _pyspy_names(p)
+    assert all(s.labels.get("thread_id") for s in p.samples)  # py-spy's "thread (ID)" root frame
+    assert "spinner" in {s.labels.get("thread_name", [""])[0] for s in p.samples}
     plain = load_any(pyspy_outputs["raw"])
     assert types(plain) == ["samples/count"] and plain.total(0) == p.total(0)
 
@@ -131,7 +139,7 @@ def test_pyspy_converted_to_pprof_reads_in_go_pprof(
 def pstats_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("cprof")
     script = d / "cpwork2.py"
-    script.write_text(WORKLOAD.replace("main(1.0)", "main(0.2)"))
+    script.write_text(WORKLOAD.replace("main(1.0)", "main(0.2)").replace("(0.5,)", "(0.1,)"))
     prof = cProfile.Profile()
     prof.enable()
     runpy.run_path(str(script))

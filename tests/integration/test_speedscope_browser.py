@@ -67,8 +67,8 @@ def _threads_profile() -> Profile:
                        period_type=("cpu", "nanoseconds"), period=10_000_000)
     mod = FrameKey("app.<module>", "/srv/app.py", 3, 1)
     work = FrameKey("app.work.<locals>.<genexpr>", "/srv/app.py", 9, 8)
-    b.add([work, mod], [3, 30_000_000], {"thread": "MainThread"})
-    b.add([FrameKey("größe.<lambda>"), mod], [2, 20_000_000], {"thread": "worker"})
+    b.add([work, mod], [3, 30_000_000], {"thread_id": "7", "thread_name": "MainThread"})
+    b.add([FrameKey("größe.<lambda>"), mod], [2, 20_000_000], {"thread_id": "8", "thread_name": "worker"})
     return b.build(duration_nanos=10**9)
 
 
