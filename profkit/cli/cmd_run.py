@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import List
+from typing import TYPE_CHECKING, List
+
+if TYPE_CHECKING:
+    from profkit.collect.session import RunCollector
 
 NAME = "run"
 HELP = "run a Python program under the CPU / wall-clock profilers and write pprof files"
@@ -43,11 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def collectors(args: argparse.Namespace) -> List[object]:
+def collectors(args: argparse.Namespace) -> List[RunCollector]:
     """Return the RunCollectors the options ask for (empty when none)."""
     from profkit.collect.session import SamplerCollector
 
-    out: List[object] = []
+    out: List[RunCollector] = []
     if args.cpu or args.wall:
         out.append(SamplerCollector(args.cpu, args.wall, args.rate, args.max_depth))
     if args.heap:
@@ -95,13 +98,13 @@ def run(args: argparse.Namespace) -> int:
     _check_outputs(args)
     if not (0 < args.rate <= 10000):
         raise InputError(f"--rate must be between 1 and 10000 Hz, got {args.rate:g}")
-    session = RunSession(collectors(args))  # type: ignore[arg-type]
+    session = RunSession(collectors(args))
     kinds = ("cpu", "wall", "heap", "block", "mutex")
     wanted = ", ".join(f"{k} -> {getattr(args, k)}" for k in kinds if getattr(args, k))
     _status(f"profiling {program.target} ({wanted}, {args.rate:g} Hz)")
     import gc
 
-    gc.freeze()  # profkit's own objects: keep them out of the program's GC passes
+    gc.freeze()  # profkit's own import-time objects stay out of the program's collections
     session.start()
     try:
         code = run_program(program)

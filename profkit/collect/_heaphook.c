@@ -70,6 +70,7 @@ static uint32_t n_frames = 0, cap_frames = 0;
 static live_t *live = NULL;
 static size_t n_live = 0, cap_live = 0;
 static uint64_t n_sampled = 0;
+static int hook_seen = -1; /* counts hook_malloc calls while was_removed() probes */
 static PyObject *name_key = NULL; /* interned "__name__" */
 
 static uint64_t rng_next(void) {
@@ -304,6 +305,7 @@ static inline void on_alloc(void *ptr, size_t size) {
 
 static void *hook_malloc(void *ctx, size_t size) {
     PyMemAllocatorEx *a = (PyMemAllocatorEx *)ctx;
+    if (hook_seen >= 0) hook_seen++;
     void *p = a->malloc(a->ctx, size);
     on_alloc(p, size);
     return p;
@@ -351,6 +353,17 @@ static void clear_tables(void) {
     busy = 0;
 }
 
+/* True if our hook is no longer in the allocator chain (e.g. tracemalloc, started
+ * before us, restored what it had wrapped when stopped): probe with one allocation. */
+static int was_removed(void) {
+    hook_seen = 0;
+    PyMem_Free(PyMem_Malloc(16));
+    PyObject_Free(PyObject_Malloc(16));
+    int seen = hook_seen;
+    hook_seen = -1;
+    return seen < 2;
+}
+
 static PyObject *hh_start(PyObject *self, PyObject *args) {
     double iv;
     unsigned long long seed = 0;
@@ -363,6 +376,7 @@ static PyObject *hh_start(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_RuntimeError, "heap profiling already running");
         return NULL;
     }
+    if (installed && was_removed()) installed = 0;
     clear_tables();
     interval = iv;
     if (seed) {
@@ -385,6 +399,11 @@ static PyObject *hh_start(PyObject *self, PyObject *args) {
 
 static PyObject *hh_stop(PyObject *self, PyObject *unused) {
     sampling = 0;
+    if (installed && was_removed()) {
+        installed = 0; /* frees are not seen any more: forget live blocks */
+        if (live) memset(live, 0, cap_live * sizeof(live_t));
+        n_live = 0;
+    }
     if (installed) {
         PyMemAllocatorEx cur_mem, cur_obj;
         PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &cur_mem);

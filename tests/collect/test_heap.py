@@ -124,6 +124,14 @@ NATIVE_STRESS = textwrap.dedent("""
     churn(50)
     heap.stop()
     assert heap.allocs_snapshot().total(0) > 0
+    tracemalloc.start()                # tracemalloc under us, stopped while we run:
+    heap.start(1024, seed=9)           # it restores what it wrapped, removing our hook
+    tracemalloc.stop()
+    heap.stop()
+    heap.start(1024, seed=10)          # so the next start must install again
+    churn(50)
+    assert heap.snapshot().total(1) > 0
+    heap.stop()
     print("ok", len(p.samples))
 """)
 
