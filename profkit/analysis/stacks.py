@@ -96,7 +96,7 @@ def from_profile(p: Profile, *, with_labels: bool = True) -> StackTable:
         loc_mapfile=loc_mapfile,
         stacks=[[loc.id for loc in s.locations] for s in samples],
         values=[s.values for s in samples],
-        base=[_BASE in s.labels for s in samples],
+        base=["true" in s.labels.get(_BASE, ()) for s in samples],
         labels=[s.labels for s in samples] if with_labels else None,
         num_labels=[s.num_labels for s in samples] if with_labels else None,
         num_units=[s.num_units for s in samples] if with_labels else None,
@@ -134,15 +134,15 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     mapfiles: Dict[int, str] = {}
     main_file = main_build = ""
     for i, m in enumerate(msg.mapping):
-        if m.id == 0:
-            raise _bad("found mapping with reserved ID=0")
+        if m.id == 0 or m.id in mapfiles:
+            raise _bad(f"mapping id {m.id} is reserved or repeated")
         mapfiles[m.id] = s(m.filename)
         if i == 0:
             main_file, main_build = mapfiles[m.id], s(m.build_id)
     funcs: Dict[int, Tuple[str, str, int]] = {}
     for f in msg.function:
-        if f.id == 0:
-            raise _bad("found function with reserved ID=0")
+        if f.id == 0 or f.id in funcs:
+            raise _bad(f"function id {f.id} is reserved or repeated")
         funcs[f.id] = (display_name(s(f.name), s(f.system_name)), s(f.filename), f.start_line)
     loc_lines: Dict[int, Tuple[LineInfo, ...]] = {}
     loc_mapfile: Dict[int, str] = {}
@@ -170,9 +170,8 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     for v in values:
         if len(v) != ntypes:
             raise _bad(f"mismatch: sample has {len(v)} values vs. {ntypes} types")
-    used = set().union(*stacks) if stacks else set()
-    if not used.issubset(loc_lines.keys()):
-        raise _bad("sample has nil location")
+    # Location references are checked where stacks are walked (filters, top), in
+    # the same pass: a second pass over every frame would cost as much as top itself.
 
     base = [False] * len(stacks)
     labels: Optional[List[Labels]] = [] if with_labels else None
@@ -193,7 +192,9 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
                     num_units.append({})
                 continue
             if labels is None:
-                base[i] = any(lab.key == base_key for lab in smp.label)
+                base[i] = any(
+                    lab.key == base_key and s(lab.str) == "true" for lab in smp.label
+                )
                 continue
             lab_s: Labels = {}
             lab_n: NumLabels = {}
@@ -205,7 +206,7 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
                 else:
                     lab_n.setdefault(key, []).append(lab.num)
                     lab_u.setdefault(key, []).append(s(lab.num_unit))
-            base[i] = _BASE in lab_s
+            base[i] = "true" in lab_s.get(_BASE, ())
             labels.append(lab_s)
             assert num_labels is not None and num_units is not None
             num_labels.append(lab_n)
