@@ -212,7 +212,7 @@ def compare(
         row.change = stats.relative_change(row.base.median, row.new.median)
         if _test(row, b, n, sample_unit, options.alpha):
             tested.append(row)
-    for row, p_adj in zip(tested, stats.holm([r.p or 1.0 for r in tested])):
+    for row, p_adj in zip(tested, stats.holm([1.0 if r.p is None else r.p for r in tested])):
         row.p_adjusted = p_adj
         if p_adj > options.alpha or not row.change:
             continue
