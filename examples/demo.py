@@ -15,4 +15,8 @@ if __name__ == "__main__":
     if not sample.exists():
         print(f"demo: {sample} not found (the shared corpus sits beside the checkout)")
         sys.exit(1)
-    sys.exit(main(["info", str(sample)]))
+    code = main(["info", str(sample)])
+    if code == 0:
+        print()
+        code = main(["top", "-n", "10", str(sample)])
+    sys.exit(code)

@@ -74,6 +74,23 @@ def _decode_message(raw: bytes) -> Any:
     return msg
 
 
+def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """Return the decoded ``profile.proto`` message of gzip'd or plain bytes.
+
+    No Python objects are built and nothing is validated beyond the wire format:
+    callers that read the message must range-check indexes and ids themselves
+    (``profkit.analysis.stacks.from_message`` does). Raises ProfileFormatError for
+    empty, corrupt, bomb-sized or non-protobuf input, or a message that has no
+    string table, sample types or samples.
+    """
+    if not data:
+        raise ProfileFormatError("empty input: not a profile")
+    msg = _decode_message(inflate(data, max_bytes=max_bytes))
+    if not msg.string_table and not msg.sample and not msg.sample_type:
+        raise ProfileFormatError("not a profile: no string table, sample types or samples")
+    return msg
+
+
 def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Profile:
     """Parse gzip'd or plain ``profile.proto`` bytes into a validated Profile."""
     if not data:

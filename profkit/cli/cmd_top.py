@@ -1,0 +1,36 @@
+"""``profkit top FILE [FILE...]``: pprof's ``-top`` report; several files are merged."""
+
+from __future__ import annotations
+
+import argparse
+
+from profkit.cli._view_args import add_view_arguments, options_from_args, print_top
+
+NAME = "top"
+HELP = "print the top functions by flat or cumulative value, as `go tool pprof -top`"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register this command's arguments."""
+    p.add_argument("files", nargs="+", metavar="FILE", help="profile files (merged if several)")
+    add_view_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the top table of the merged inputs."""
+    options = options_from_args(args)
+    with_labels = bool(options.tagfocus or options.tagignore)
+    if len(args.files) == 1:
+        from profkit.cli._fast_load import load_table
+
+        table = load_table(args.files[0], with_labels=with_labels)
+    else:
+        from profkit.analysis import merge
+        from profkit.analysis.stacks import from_profile
+        from profkit.load import load_any
+
+        table = from_profile(merge([load_any(f) for f in args.files]), with_labels=with_labels)
+    from profkit.views.top import top_from_table
+
+    print_top(top_from_table(table, options), args.json)
+    return 0

@@ -1,0 +1,1 @@
+"""Renderers: (profile or view, options) -> str | bytes; one module per output format."""

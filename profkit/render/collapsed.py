@@ -1,0 +1,57 @@
+"""Export a profile as collapsed ("folded") stacks: ``root;caller;leaf VALUE`` per line.
+
+One line per distinct stack of function names (inlined frames expanded, the
+caller first), with the chosen sample type's values summed and samples whose value
+is 0 left out; lines are sorted, so output is deterministic. A ``thread`` label
+becomes a root pseudo-frame ``thread (VALUE)`` as py-spy writes it with
+``--threads`` (the importer turns it back into the label). ``;`` inside a name
+becomes ``:`` and line breaks become spaces, since the format cannot escape them.
+Readers: flamegraph.pl, inferno, speedscope, ``profkit convert``.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+from profkit.model.profile import Location, Profile, Sample
+
+
+def location_names(loc: Location) -> List[str]:
+    """Return the function names at ``loc``, caller first (inlined callees after it)."""
+    if not loc.lines:
+        return [f"0x{loc.address:x}" if loc.address else "(unknown)"]
+    return [ln.function.name or "(unknown)" for ln in reversed(loc.lines)]
+
+
+def root_first_names(sample: Sample) -> List[str]:
+    """Return the names of ``sample``'s stack from the root to the leaf."""
+    names: List[str] = []
+    for loc in reversed(sample.locations):
+        names.extend(location_names(loc))
+    return names
+
+
+def _clean(name: str) -> str:
+    return name.replace(";", ":").replace("\r", " ").replace("\n", " ")
+
+
+def render(profile: Profile, sample_index: int) -> str:
+    """Return ``profile``'s values at ``sample_index`` as collapsed-stack text.
+
+    ``profile`` is not modified. Raises IndexError if ``sample_index`` is out of range.
+    """
+    if not 0 <= sample_index < len(profile.sample_types):
+        raise IndexError(f"sample index {sample_index} out of range")
+    totals: Dict[Tuple[str, ...], int] = {}
+    for s in profile.samples:
+        value = s.values[sample_index]
+        if value == 0:
+            continue
+        frames = [_clean(n) for n in root_first_names(s)] or ["(no frames)"]
+        thread = s.labels.get("thread")
+        if thread:
+            frames.insert(0, f"thread ({_clean(thread[0])})")
+        key = tuple(frames)
+        totals[key] = totals.get(key, 0) + value
+    lines = [f"{';'.join(k)} {v}" for k, v in sorted(totals.items()) if v != 0]
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,1 @@
+"""Views: reports derived from a profile and ``ViewOptions`` (plain data, no text)."""

@@ -1,0 +1,75 @@
+"""Report nodes: how a location's lines map to rows at each granularity (pprof's
+``graph.NodeInfo``), and the names pprof prints for them."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Dict, List, Tuple
+
+from profkit.analysis.stacks import LineInfo, StackTable
+
+__all__ = ["NodeKey", "assign_nodes", "clean_path"]
+
+#: (name, file, line, objfile, start_line); unused parts are "" / 0
+NodeKey = Tuple[str, str, int, str, int]
+
+
+def clean_path(path: str) -> str:
+    """Return ``path`` cleaned like Go's ``filepath.Clean``."""
+    if not path:
+        return path
+    out = posixpath.normpath(path)
+    if out.startswith("//"):
+        out = "/" + out.lstrip("/")
+    return out
+
+
+def _key(info: LineInfo, objfile: str, granularity: str) -> NodeKey:
+    name, filename, line, start_line = info
+    if granularity == "files":
+        name = ""
+    keep_file = granularity != "functions"
+    file = clean_path(filename) if keep_file else ""
+    lineno = line if granularity == "lines" else 0
+    if name:
+        return (name, file, lineno, "", 0)
+    return (name, file, lineno, objfile, start_line)
+
+
+def printable_name(key: NodeKey) -> str:
+    """Return the row name pprof prints for a node (``NodeInfo.PrintableName``)."""
+    name, file, lineno, objfile, _start = key
+    parts: List[str] = [name] if name else []
+    if lineno:
+        parts.append(f"{file}:{lineno}")
+    elif file:
+        parts.append(file)
+    elif name:
+        pass
+    elif objfile:
+        parts.append("[" + posixpath.basename(objfile) + "]")
+    else:
+        parts.append("<unknown>")
+    return " ".join(parts)
+
+
+def assign_nodes(
+    t: StackTable, granularity: str
+) -> Tuple[Dict[int, Tuple[int, ...]], List[NodeKey]]:
+    """Return (location id -> node indexes, innermost line first; node keys by index)."""
+    index: Dict[NodeKey, int] = {}
+    keys: List[NodeKey] = []
+    loc_nodes: Dict[int, Tuple[int, ...]] = {}
+    empty: Tuple[LineInfo, ...] = (("", "", 0, 0),)
+    for lid, lines in t.loc_lines.items():
+        objfile = t.loc_mapfile.get(lid, "")
+        ids = []
+        for info in lines or empty:
+            k = _key(info, objfile, granularity)
+            n = index.get(k)
+            if n is None:
+                n = index[k] = len(keys)
+                keys.append(k)
+            ids.append(n)
+        loc_nodes[lid] = tuple(ids)
+    return loc_nodes, keys

@@ -1,0 +1,244 @@
+"""``top``: pprof's ``-top`` report (flat, flat%, sum%, cum, cum%) as plain data.
+
+Semantics follow ``go tool pprof`` (``internal/graph``, ``internal/report``):
+
+* the total (the 100 % denominator) is computed before filtering: the sum of
+  |value|, or of the diff-base samples' |value| when the profile is a diff;
+* flat goes to the leaf frame: the innermost line of a sample's first location;
+  cum counts every node once per sample, however often it recurs in the stack;
+* nodes with |cum| below ``nodefraction`` x (sum of flat) are dropped ("Dropped N
+  nodes (cum <= X)"), the rest sorted by |flat| (or |cum|), name; ``nodecount``
+  keeps the first N;
+* a node reached only through inlined calls is marked ``(inline)``, through both
+  ``(partial-inline)``.
+
+Pass the *unfiltered* profile: ``top`` applies the options' filters itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+from profkit.analysis.filter import filter_table
+from profkit.analysis.stacks import StackTable, from_profile
+from profkit.errors import InputError
+from profkit.model.profile import Profile
+from profkit.options import ViewOptions
+from profkit.views.nodes import assign_nodes, printable_name
+
+__all__ = ["TopRow", "TopTable", "top", "top_from_table"]
+
+_EDGE_FRACTION = 0.001
+
+
+@dataclass
+class TopRow:
+    """One row: a function (or file/line, per granularity) and its values."""
+
+    name: str
+    flat: int
+    cum: int
+    flat_pct: float
+    sum_pct: float
+    cum_pct: float
+    inline: str = ""  # "", "inline" or "partial-inline"
+
+
+@dataclass
+class TopTable:
+    """The top report: rows plus what pprof prints above them."""
+
+    rows: List[TopRow]
+    sample_type: str
+    sample_unit: str
+    total: int
+    shown_flat: int
+    dropped_nodes: int
+    dropped_cutoff: int
+    node_count: int
+    orig_count: int
+    file: str = ""
+    build_id: str = ""
+    comments: List[str] = field(default_factory=list)
+    time_nanos: int = 0
+    duration_nanos: int = 0
+    active_filters: List[str] = field(default_factory=list)
+    is_diff: bool = False
+
+    def to_dict(self) -> Dict[str, object]:
+        """Return a JSON-ready dict (values in the sample unit, percentages as floats)."""
+        return {
+            "sample_type": self.sample_type,
+            "unit": self.sample_unit,
+            "total": self.total,
+            "shown_flat": self.shown_flat,
+            "dropped_nodes": self.dropped_nodes,
+            "nodes": self.orig_count,
+            "time_nanos": self.time_nanos,
+            "duration_nanos": self.duration_nanos,
+            "diff": self.is_diff,
+            "active_filters": self.active_filters,
+            "rows": [r.__dict__ for r in self.rows],
+        }
+
+
+def _sample_index(t: StackTable, options: ViewOptions) -> int:
+    try:
+        return t.sample_index(options.sample_index or None)
+    except KeyError as e:
+        raise InputError(str(e.args[0])) from None
+
+
+def top(profile: Profile, options: Optional[ViewOptions] = None) -> TopTable:
+    """Return the top table of ``profile`` (unfiltered; not modified) under ``options``.
+
+    Raises InputError for an unknown sample index or a bad filter.
+    """
+    opts = options or ViewOptions()
+    table = from_profile(profile, with_labels=bool(opts.tagfocus or opts.tagignore))
+    return top_from_table(table, opts)
+
+
+def _total(t: StackTable, si: int) -> Tuple[int, bool]:
+    total = diff_total = 0
+    any_base = False
+    for vals, base in zip(t.values, t.base):
+        v = abs(vals[si])
+        total += v
+        if base:
+            diff_total += v
+            any_base = True
+    return (diff_total if diff_total > 0 else total), any_base
+
+
+def top_from_table(t: StackTable, options: ViewOptions) -> TopTable:
+    """Compute the top table from a StackTable (see ``top``)."""
+    si = _sample_index(t, options)
+    total, is_diff = _total(t, si)
+    ft = filter_table(t, options)
+    loc_nodes, keys = assign_nodes(ft, options.granularity)
+    flat, cum = _flat_cum(ft, si, loc_nodes)
+    names = [printable_name(k) for k in keys]
+    graph = [n for n in range(len(keys)) if flat.get(n, 0) or cum.get(n, 0)]
+    total_value = sum(flat.get(n, 0) for n in graph)
+    node_cutoff = abs(int(total_value * options.nodefraction))
+    dropped = 0
+    if node_cutoff > 0:
+        kept = [n for n in graph if abs(cum.get(n, 0)) >= node_cutoff]
+        dropped = len(graph) - len(kept)
+        graph = kept
+    orig_count = len(graph)
+    if options.cum:
+        graph.sort(key=lambda n: (-abs(cum.get(n, 0)), names[n], -abs(flat.get(n, 0)), keys[n]))
+    else:
+        graph.sort(key=lambda n: (-abs(flat.get(n, 0)), names[n], -abs(cum.get(n, 0)), keys[n]))
+    if options.nodecount > 0:
+        graph = graph[: options.nodecount]
+    inline = _inline_labels(
+        ft, si, loc_nodes, set(graph), abs(int(total_value * _EDGE_FRACTION))
+    )
+    rows: List[TopRow] = []
+    running = 0
+    for n in graph:
+        f, c = flat.get(n, 0), cum.get(n, 0)
+        running += f
+        rows.append(TopRow(
+            names[n], f, c, _pct(f, total), _pct(running, total), _pct(c, total),
+            inline.get(n, ""),
+        ))
+    st = t.sample_types[si]
+    return TopTable(
+        rows=rows, sample_type=st.type, sample_unit=st.unit, total=total,
+        shown_flat=running, dropped_nodes=dropped,
+        dropped_cutoff=abs(int(total * options.nodefraction)), node_count=len(graph),
+        orig_count=orig_count, file=t.main_file, build_id=t.main_build_id,
+        comments=list(t.comments), time_nanos=t.time_nanos,
+        duration_nanos=t.duration_nanos, active_filters=options.active_filters(),
+        is_diff=is_diff,
+    )
+
+
+def _pct(v: int, total: int) -> float:
+    return abs(v / total) * 100 if total else 0.0
+
+
+def _flat_cum(
+    t: StackTable, si: int, loc_nodes: Dict[int, Tuple[int, ...]]
+) -> Tuple[Dict[int, int], Dict[int, int]]:
+    """Flat per leaf node; cum once per sample per node (grouped by value: C loops)."""
+    flat: Dict[int, int] = defaultdict(int)
+    by_value: Dict[int, List[Iterable[int]]] = defaultdict(list)
+    get = loc_nodes.__getitem__
+    single = all(len(ns) == 1 for ns in loc_nodes.values())
+    if single:
+        one = {lid: ns[0] for lid, ns in loc_nodes.items()}.__getitem__
+        for stack, vals in zip(t.stacks, t.values):
+            v = vals[si]
+            if not v or not stack:
+                continue
+            flat[one(stack[0])] += v
+            by_value[v].append(set(map(one, stack)))
+    else:
+        for stack, vals in zip(t.stacks, t.values):
+            v = vals[si]
+            if not v or not stack:
+                continue
+            flat[get(stack[0])[0]] += v
+            by_value[v].append(set(chain.from_iterable(map(get, stack))))
+    cum: Dict[int, int] = defaultdict(int)
+    for v, sets in by_value.items():
+        for n, count in Counter(chain.from_iterable(sets)).items():
+            cum[n] += count * v
+    return flat, cum
+
+
+def _inline_labels(
+    t: StackTable, si: int, loc_nodes: Dict[int, Tuple[int, ...]], shown: Set[int],
+    edge_cutoff: int,
+) -> Dict[int, str]:
+    """Return "inline"/"partial-inline" for shown nodes reached through inlined calls."""
+    candidates: Set[int] = set()
+    for ns in loc_nodes.values():
+        if len(ns) > 1:
+            candidates.update(n for n in ns[:-1] if n in shown)
+    if not candidates:
+        return {}
+    touching = {lid for lid, ns in loc_nodes.items() if candidates.intersection(ns)}
+    edges: Dict[Tuple[int, int], List[int]] = {}  # (parent, node) -> [weight, all inline]
+    for stack, vals in zip(t.stacks, t.values):
+        w = vals[si]
+        if not w or touching.isdisjoint(stack):
+            continue
+        seen: Set[Tuple[int, int]] = set()
+        parent = -1
+        for lid in reversed(stack):
+            ns = loc_nodes[lid]
+            last = len(ns) - 1
+            for ni in range(last, -1, -1):
+                n = ns[ni]
+                if n not in shown:
+                    continue
+                pair = (parent, n)
+                if parent >= 0 and n != parent and pair not in seen:
+                    seen.add(pair)
+                    if n in candidates:
+                        e = edges.get(pair)
+                        if e is None:
+                            edges[pair] = [w, ni != last]
+                        else:
+                            e[0] += w
+                            if ni == last:
+                                e[1] = False
+                parent = n
+    inline_in: Dict[int, Set[bool]] = defaultdict(set)
+    for (_p, n), (weight, is_inline) in edges.items():
+        if abs(weight) >= edge_cutoff:
+            inline_in[n].add(bool(is_inline))
+    out: Dict[int, str] = {}
+    for n, kinds in inline_in.items():
+        if True in kinds:
+            out[n] = "partial-inline" if False in kinds else "inline"
+    return out
