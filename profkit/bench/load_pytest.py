@@ -70,7 +70,9 @@ def parse_doc(doc: Dict[str, Any], path: str) -> BenchRun:
             except (TypeError, ValueError):
                 raise InputError(f"{path}: benchmark {name!r} has non-numeric stats.data") from None
         summary = Summary.of(values) if values else _summary(stats, path, name)
-        results.append(BenchResult(name=name, unit="s", values=values, summary=summary))
+        extra = bench.get("extra_info")
+        results.append(BenchResult(name=name, unit="s", values=values, summary=summary,
+                                   extra=extra if isinstance(extra, dict) else {}))
     commit = doc.get("commit_info") or {}
     machine = doc.get("machine_info") or {}
     return BenchRun(

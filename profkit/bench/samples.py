@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 #: A benchmark is identified across files by its name and the unit of its values.
 BenchKey = Tuple[str, str]
@@ -58,6 +58,7 @@ class BenchResult:
         values: raw samples, empty when the file stored only a summary.
         summary: always set (computed from ``values`` when they exist).
         higher_is_better: True for throughput units (``MB/s``, ``ops/s``).
+        extra: pytest-benchmark's ``extra_info`` (where the profkit plugin records its profile).
     """
 
     name: str
@@ -65,6 +66,7 @@ class BenchResult:
     values: List[float]
     summary: Optional[Summary]
     higher_is_better: bool = False
+    extra: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> BenchKey:

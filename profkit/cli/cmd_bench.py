@@ -64,10 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--format", choices=("table", "markdown", "json", "github"), default="table")
     c.add_argument("-o", "--output", help="write the report to this file instead of stdout")
     c.add_argument("--markdown", metavar="FILE", help="also write a Markdown report (PR comment)")
-    c.add_argument("--profiles", nargs="?", const="", default=None, metavar="DIR",
-                   help="for each slower benchmark show the functions whose time grew most, from the "
-                        "profiles `pytest --profkit-profile` stored next to the runs (or in DIR/base, "
-                        "DIR/new)")
+    c.add_argument("--profiles", action="store_true",
+                   help="for each slower benchmark show the functions whose time per call grew most, "
+                        "from the profiles `pytest --profkit-profile DIR` recorded in the runs")
     c.add_argument("--top", type=int, default=10, help="functions shown per profile diff (default 10)")
 
     n = sub.add_parser("noise", help="estimate the noise floor from A/A runs and suggest a threshold")
@@ -153,10 +152,10 @@ def _compare(args: argparse.Namespace) -> int:
     if not any(r.base and r.new for r in comparison.rows):
         raise InputError("no benchmark is present on both sides: are BASE and NEW runs of the same suite?")
     profiles = None
-    if args.profiles is not None:
+    if args.profiles:
         from profkit.bench.profiles import profile_diffs
 
-        profiles = profile_diffs(comparison, base_runs, new_runs, args.profiles or None, top=args.top)
+        profiles = profile_diffs(comparison, base_runs, new_runs, top=args.top)
     _emit(report.render(comparison, args.format, profiles), args.output)
     if args.markdown:
         _emit(report.render_markdown(comparison, profiles), args.markdown)

@@ -5,6 +5,8 @@ The suite (tests/testdata/bench/suite.py) is run 7 times in each of three varian
 Each run is its own process, so process-to-process noise (memory layout, load from the other users
 of a shared 2-core machine: medians moving by 20 % and more between runs were measured here) is
 sampled on both sides; `bench compare` then tests per-run medians (n = 7 runs per side).
+Base and slow runs also record a CPU profile per benchmark (the pytest11 plugin), so the report
+can name the function whose time grew.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, List[Path]]:
     for i in range(RUNS_PER_VARIANT):
         for variant, slowdown in VARIANTS.items():
             out = workdir / f"{variant}{i}.json"
-            run_suite(workdir, out, slowdown)
+            profile = ("--profkit-profile", f"profiles/{variant}{i}", "--profkit-profile-seconds=0.2")
+            run_suite(workdir, out, slowdown, *(profile if variant != "again" else ()))
             files[variant].append(out)
     return files
 
@@ -91,6 +94,18 @@ def test_markdown_for_the_pr_comment(runs: Dict[str, List[Path]], tmp_path: Path
     text = capsys.readouterr().out
     assert code == 1
     assert "test_checksum" in text and "**slower**" in text and "n counts runs" in text
+
+
+def test_profiles_name_the_function_that_got_slower(runs: Dict[str, List[Path]],
+                                                    capsys: pytest.CaptureFixture) -> None:  # type: ignore[type-arg]
+    code = main(["bench", "compare", ",".join(map(str, runs["base"])), ",".join(map(str, runs["slow"])),
+                 "--threshold", "10%", "--alpha", "0.01", "--profiles"])
+    text = capsys.readouterr().out
+    assert code == 1
+    section = text.split("functions whose time grew most in test_suite.py::test_checksum:")[1]
+    grown = [line for line in section.splitlines() if line.strip()][1]  # first row under the header
+    assert grown.startswith("test_suite._mix "), section
+    assert "new in this run: test_suite._extra_mixing" in section
 
 
 def test_single_files_fall_back_to_rounds(runs: Dict[str, List[Path]], tmp_path: Path) -> None:
