@@ -8,6 +8,7 @@ a ``Summary``. Nothing here imports scipy; these are plain containers.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -39,12 +40,12 @@ class Summary:
             raise ValueError("cannot summarise zero values")
         ordered = sorted(values)
         n = len(ordered)
-        stddev = statistics.stdev(ordered) if n > 1 else 0.0
+        mean = math.fsum(ordered) / n
+        stddev = math.sqrt(math.fsum((v - mean) ** 2 for v in ordered) / (n - 1)) if n > 1 else 0.0
         q1 = q3 = None
         if n >= 2:
             q1, _, q3 = statistics.quantiles(ordered, n=4)
-        return cls(n, statistics.median(ordered), statistics.fmean(ordered), stddev,
-                   ordered[0], ordered[-1], q1, q3)
+        return cls(n, statistics.median(ordered), mean, stddev, ordered[0], ordered[-1], q1, q3)
 
 
 @dataclass

@@ -8,6 +8,7 @@ All functions take sequences of floats and never modify them; scipy is imported 
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from typing import List, Optional, Sequence, Tuple
@@ -20,16 +21,21 @@ def median_ci(values: Sequence[float], confidence: float = 0.95) -> Optional[Tup
     the interval is ``[x_(k), x_(n-k+1)]`` (1-based), whose coverage is at least ``confidence``.
     When ``k == 0`` the interval would reach past the extremes: None (``need >= N samples``).
     """
-    from scipy.stats import binom
-
     n = len(values)
     if n == 0:
         return None
-    k = int(binom.ppf((1.0 - confidence) / 2.0, n, 0.5))
+    k = _order_statistic_rank(n, confidence)
     if k < 1:
         return None
     ordered = sorted(values)
     return ordered[k - 1], ordered[n - k]
+
+
+@functools.lru_cache(maxsize=4096)
+def _order_statistic_rank(n: int, confidence: float) -> int:
+    from scipy.stats import binom
+
+    return int(binom.ppf((1.0 - confidence) / 2.0, n, 0.5))
 
 
 def ci_min_samples(confidence: float = 0.95) -> int:
@@ -55,6 +61,35 @@ def mann_whitney_p(base: Sequence[float], new: Sequence[float]) -> float:
     except ValueError:
         return 1.0
     return 1.0 if math.isnan(p) else p
+
+
+def mann_whitney_many(pairs: Sequence[Tuple[Sequence[float], Sequence[float]]]) -> List[float]:
+    """Return ``mann_whitney_p`` for each ``(base, new)`` pair, batching same-size pairs.
+
+    Pairs whose sizes exceed 8 on a side (where scipy uses the asymptotic test anyway) are grouped
+    by shape and tested with one vectorised ``mannwhitneyu(..., axis=1)`` call per group; the
+    per-row results equal separate calls. Small pairs (exact test) are tested one by one.
+    """
+    out: List[float] = [1.0] * len(pairs)
+    groups: dict = {}
+    for i, (a, b) in enumerate(pairs):
+        if len(a) > 8 and len(b) > 8:
+            groups.setdefault((len(a), len(b)), []).append(i)
+        else:
+            out[i] = mann_whitney_p(a, b)
+    if not groups:
+        return out
+    import numpy as np
+    from scipy.stats import mannwhitneyu
+
+    for (_n1, _n2), idx in groups.items():
+        a = np.array([pairs[i][0] for i in idx], dtype=float)
+        b = np.array([pairs[i][1] for i in idx], dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ps = mannwhitneyu(a, b, alternative="two-sided", axis=1, method="asymptotic").pvalue
+        for i, p in zip(idx, np.atleast_1d(ps)):
+            out[i] = 1.0 if math.isnan(float(p)) else float(p)
+    return out
 
 
 def min_reachable_p(n_base: int, n_new: int) -> float:

@@ -153,8 +153,12 @@ def _pooled_summary(bench: PooledBench) -> tuple:
     return mean, (ss / (n - 1)) ** 0.5 if n > 1 else 0.0, n
 
 
-def _test(row: Row, base: PooledBench, new: PooledBench, unit: str, alpha: float) -> bool:
-    """Fill ``p``/``method``; return False (verdict set) when no test can reach ``alpha``."""
+def _test(row: Row, base: PooledBench, new: PooledBench, unit: str, alpha: float,
+          pending: List[tuple]) -> bool:
+    """Set ``method`` (and ``p`` for Welch; U tests are queued on ``pending`` to run batched).
+
+    Returns False (verdict set) when no test can reach ``alpha``.
+    """
     assert row.base is not None and row.new is not None
     if unit == WELCH_SUMMARY:
         m1, sd1, n1 = _pooled_summary(base)
@@ -168,7 +172,7 @@ def _test(row: Row, base: PooledBench, new: PooledBench, unit: str, alpha: float
         return True
     row.method = RUN_U if unit == "run" else RAW_U
     b, n = _samples(base, unit), _samples(new, unit)
-    row.p = stats.mann_whitney_p(b, n)
+    pending.append((row, b, n))
     if stats.min_reachable_p(len(b), len(n)) > alpha:
         row.verdict = TOO_FEW
         row.note = (f"n={len(b)} vs {len(n)} {unit}s: need >= {stats.samples_needed(alpha)} {unit}s "
@@ -185,6 +189,7 @@ def compare(
     """Compare two pooled sides (see ``samples.pool``) and return the ``Comparison``."""
     rows: List[Row] = []
     tested: List[Row] = []
+    pending: List[tuple] = []
     gate_res = [re.compile(p) for p in options.fail_on]
     for key in sorted(set(base) | set(new)):
         name, unit = key
@@ -210,8 +215,10 @@ def compare(
             row.note = "no samples on the " + ("base" if row.base.n == 0 else "new") + " side"
             continue
         row.change = stats.relative_change(row.base.median, row.new.median)
-        if _test(row, b, n, sample_unit, options.alpha):
+        if _test(row, b, n, sample_unit, options.alpha, pending):
             tested.append(row)
+    for (row, _, _), p in zip(pending, stats.mann_whitney_many([(b, n) for _, b, n in pending])):
+        row.p = p
     for row, p_adj in zip(tested, stats.holm([1.0 if r.p is None else r.p for r in tested])):
         row.p_adjusted = p_adj
         if p_adj > options.alpha or not row.change:

@@ -91,3 +91,18 @@ def test_geomean_and_relative_change() -> None:
     assert stats.geomean([1.0, 0.0]) is None
     assert stats.relative_change(2.0, 2.6) == pytest.approx(0.3)
     assert stats.relative_change(0.0, 1.0) is None
+
+
+def test_batched_mann_whitney_equals_one_call_per_pair() -> None:
+    rng = random.Random(4)
+    pairs = []
+    for i in range(40):
+        n1, n2 = (30, 30) if i % 3 else (12, 20)
+        a = [round(rng.gauss(1.0, 0.1), 2) for _ in range(n1)]  # rounding makes ties
+        b = [round(rng.gauss(1.0 + 0.01 * i, 0.1), 2) for _ in range(n2)]
+        pairs.append((a, b))
+    pairs.append(([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]))  # small: exact test
+    pairs.append(([2.0] * 10, [2.0] * 10))  # undefined: 1.0
+    expected = [stats.mann_whitney_p(a, b) for a, b in pairs]
+    assert stats.mann_whitney_many(pairs) == pytest.approx(expected, rel=1e-9)
+    assert expected[-1] == 1.0
