@@ -83,10 +83,11 @@ def mann_whitney_many(pairs: Sequence[Tuple[Sequence[float], Sequence[float]]]) 
     from scipy.stats import mannwhitneyu
 
     for (_n1, _n2), idx in groups.items():
-        a = np.array([pairs[i][0] for i in idx], dtype=float)
-        b = np.array([pairs[i][1] for i in idx], dtype=float)
+        base_rows = np.array([pairs[i][0] for i in idx], dtype=float)
+        new_rows = np.array([pairs[i][1] for i in idx], dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ps = mannwhitneyu(a, b, alternative="two-sided", axis=1, method="asymptotic").pvalue
+            ps = mannwhitneyu(base_rows, new_rows, alternative="two-sided", axis=1,
+                              method="asymptotic").pvalue
         for i, p in zip(idx, np.atleast_1d(ps)):
             out[i] = 1.0 if math.isnan(float(p)) else float(p)
     return out
