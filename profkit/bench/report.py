@@ -105,15 +105,16 @@ def render_table(c: Comparison, profiles: Optional[Mapping[str, str]] = None, wi
     """Render a rich terminal table (no colour codes when written to a string)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_edge=False, pad_edge=False)
     for h in _HEADER:
         table.add_column(h, overflow="fold")
     styles = {SLOWER: "bold red", FASTER: "green", TOO_FEW: "yellow"}
     for row in c.rows:
-        table.add_row(*_cells(row), style=styles.get(row.verdict))
+        table.add_row(*map(Text, _cells(row)), style=styles.get(row.verdict))
     for g in c.geomeans:
-        table.add_row(*_geo_cells(g), style="dim")
+        table.add_row(*map(Text, _geo_cells(g)), style="dim")
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, highlight=False, soft_wrap=False)
     console.print(table)

@@ -241,6 +241,8 @@ def _geomeans(rows: Sequence[Row]) -> List[GeomeanRow]:
             continue
         gb = stats.geomean([r.base.median for r in common])  # type: ignore[union-attr]
         gn = stats.geomean([r.new.median for r in common])  # type: ignore[union-attr]
+        if gb is None or gn is None:
+            continue  # some summaries <= 0 (e.g. 0 B/op): no geomean, as benchstat warns
         change = stats.relative_change(gb, gn) if gb and gn else None
         out.append(GeomeanRow(unit, len(common), gb, gn, change))
     return out
