@@ -61,6 +61,30 @@ def wall(cmd: List[str]) -> float:
     return elapsed
 
 
+def breakdown(base: Path, new: Path) -> Dict[str, float]:
+    """Time load / compare / render in this process (imports done first)."""
+    import scipy.stats  # noqa: F401
+
+    from profkit.bench import report
+    from profkit.bench.load import load_runs
+    from profkit.bench.samples import pool
+    from profkit.bench.verdict import compare
+
+    report.render_table  # noqa: B018
+    out: Dict[str, float] = {}
+    t0 = time.perf_counter()
+    b, n = pool(load_runs([base])), pool(load_runs([new]))
+    t1 = time.perf_counter()
+    comparison = compare(b, n)
+    t2 = time.perf_counter()
+    report.render_json(comparison)
+    t3 = time.perf_counter()
+    report.render_table(comparison)
+    t4 = time.perf_counter()
+    out.update(load=t1 - t0, compare=t2 - t1, json=t3 - t2, table=t4 - t3)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="interleaved repetitions (default 5)")
@@ -77,14 +101,19 @@ def main() -> None:
             "pytest-benchmark compare (peer)": [str(bindir / "pytest-benchmark"), "compare", str(base), str(new)],
         }
         times: Dict[str, List[float]] = {k: [] for k in env_cmds}
+        times["python -c 'import scipy.stats' (floor)"] = []
         for _ in range(args.repeat):
             for name, cmd in env_cmds.items():
                 times[name].append(wall(cmd))
+            times["python -c 'import scipy.stats' (floor)"].append(
+                wall([sys.executable, "-c", "import scipy.stats"]))
+        in_process = breakdown(base, new)
     print(f"{BENCHMARKS} benchmarks x {SAMPLES} raw samples per side, {args.repeat} interleaved runs, "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     medians = {k: statistics.median(v) for k, v in times.items()}
     for name, value in medians.items():
         print(f"  {name:<38} median {value:6.3f} s  (min {min(times[name]):.3f} s)")
+    print("  in-process, after imports: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in in_process.items()))
     peer = medians["pytest-benchmark compare (peer)"]
     for name in list(medians)[:2]:
         print(f"  ratio {name} / pytest-benchmark compare: {medians[name] / peer:.2f}")
