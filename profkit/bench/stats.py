@@ -149,8 +149,8 @@ def welch_p_from_summary(
 
 
 def geomean(values: Sequence[float]) -> Optional[float]:
-    """Return the geometric mean of positive values, or None when any value is <= 0 or none given."""
-    if not values or any(v <= 0 for v in values):
+    """Return the geometric mean of positive values, or None when any value is <= 0, NaN, or none given."""
+    if not values or any(not v > 0 for v in values):  # also rejects NaN
         return None
     return math.exp(statistics.fmean(math.log(v) for v in values))
 

@@ -236,7 +236,7 @@ def compare(
 def _geomeans(rows: Sequence[Row]) -> List[GeomeanRow]:
     out = []
     for unit in sorted({r.unit for r in rows}):
-        common = [r for r in rows if r.unit == unit and r.base and r.new]
+        common = [r for r in rows if r.unit == unit and r.base and r.new and r.base.n and r.new.n]
         if not common:
             continue
         gb = stats.geomean([r.base.median for r in common])  # type: ignore[union-attr]

@@ -129,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    import re
+
     from profkit.bench import report
     from profkit.bench.load import load_runs
     from profkit.bench.runs import machine_note
@@ -138,8 +140,8 @@ def _compare(args: argparse.Namespace) -> int:
 
     for pattern in args.fail_on:
         try:
-            __import__("re").compile(pattern)
-        except Exception:
+            re.compile(pattern)
+        except re.error:
             raise InputError(f"--fail-on {pattern!r} is not a valid regular expression") from None
     base_runs = load_runs(expand_side(args.base, args.more_base))
     new_runs = load_runs(expand_side(args.new, args.more_new))

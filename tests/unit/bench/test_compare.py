@@ -197,3 +197,25 @@ def test_markdown_github_and_table_outputs(tmp_path: Path, capsys: pytest.Captur
     assert main(["bench", "compare", str(b), str(n)]) == 1
     table = capsys.readouterr().out
     assert "t::slow" in table and "slower" in table and "FAIL: 1 slower" in table
+
+
+def test_zero_samples_on_one_side_is_stated(tmp_path: Path) -> None:
+    b = tmp_path / "b.json"
+    b.write_text(json.dumps({"machine_info": {}, "benchmarks": [
+        {"fullname": "t::a", "stats": {"data": [], "rounds": 0}}]}))
+    n = write_run(tmp_path / "n.json", {"t::a": timings(1e-3, 20, 1)})
+    out = tmp_path / "r.json"
+    assert main(["bench", "compare", str(b), str(n), "--format", "json", "-o", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["benchmarks"]
+    assert row["verdict"] == TOO_FEW and row["note"] == "no samples on the base side"
+
+
+def test_cli_and_plugin_imports_stay_light() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, profkit.cli, profkit.integrations.pytest_plugin; profkit.cli.build_parser(); "
+            "print(sorted(m for m in ('scipy', 'rich', 'plotly', 'numpy', 'profkit.collect', "
+            "'profkit.bench.stats') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
