@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     session = RunSession(collectors(args))  # type: ignore[arg-type]
     wanted = ", ".join(f"{k} -> {v}" for k, v in (("cpu", args.cpu), ("wall", args.wall)) if v)
     _status(f"profiling {program.target} ({wanted}, {args.rate:g} Hz)")
+    import gc
+
+    gc.freeze()  # profkit's own import-time objects stay out of the program's collections
     session.start()
     try:
         code = run_program(program)

@@ -69,7 +69,9 @@ def to_frame_keys(stack: RawStack, cache: Dict[Tuple[int, int], FrameKey]) -> Li
         fk = cache.get(item)
         if fk is None:
             code, module = _code_info[item[0]]
-            fk = FrameKey(function_name(code, module), code.co_filename, item[1], code.co_firstlineno)
+            fk = FrameKey(
+                function_name(code, module), code.co_filename, item[1], code.co_firstlineno
+            )
             cache[item] = fk
         keys.append(fk)
     return keys

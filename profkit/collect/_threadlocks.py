@@ -45,8 +45,15 @@ def _user_frame(frame: Optional[FrameType]) -> Optional[FrameType]:
 class _Waitable:
     """Waiter bookkeeping shared by the lock wrappers."""
 
-    __slots__ = ("_lock", "_site", "_n_waiters", "_mark_sum", "_last_reset", "_pending",
-                 "__weakref__")
+    __slots__ = (
+        "_lock",
+        "_site",
+        "_n_waiters",
+        "_mark_sum",
+        "_last_reset",
+        "_pending",
+        "__weakref__",
+    )
     _pending: _PendingBlock
 
     def _init_state(self, lock: Any) -> None:
@@ -101,14 +108,23 @@ class _Waitable:
     def _after_release(self, pending: _PendingBlock, charge: int) -> None:
         if pending is not None:
             frame, line, delay, w = pending
-            stack = ((_stackcapture.register_code(frame.f_code, frame.f_globals.get("__name__", "")),
-                      line),) + _stackcapture.capture(frame.f_back)
+            stack = (
+                (
+                    _stackcapture.register_code(frame.f_code, frame.f_globals.get("__name__", "")),
+                    line,
+                ),
+            ) + _stackcapture.capture(frame.f_back)
             record(BLOCK, stack, delay, w, self._site)
         if charge > 0 and state.enabled:
             w = weight(charge)
             if w:
-                record(MUTEX, _stackcapture.capture(_user_frame(sys._getframe(1))), charge, w,
-                       self._site)
+                record(
+                    MUTEX,
+                    _stackcapture.capture(_user_frame(sys._getframe(1))),
+                    charge,
+                    w,
+                    self._site,
+                )
 
     def _release_slow(self) -> None:
         pending = self._pending

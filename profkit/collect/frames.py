@@ -72,6 +72,8 @@ class StackInterner:
         self.max_depth = max(1, max_depth)
         self.keys: List[FrameKey] = [FrameKey(TRUNCATED_NAME)]
         self._cache: Dict[Tuple[CodeType, int], int] = {}
+        # (code, f_lasti) -> id: f_lasti is a field read, f_lineno a line-table scan
+        self._by_offset: Dict[Tuple[CodeType, int], int] = {}
 
     def intern(self, code: CodeType, line: int, module: Optional[str]) -> int:
         """Return the id of frame ``(code, line)``, naming it on first sight."""
@@ -93,7 +95,7 @@ class StackInterner:
 
     def stack(self, frame: Optional[FrameType]) -> Tuple[int, ...]:
         """Return the stack of ``frame`` as frame ids, leaf first (keeps no frame refs)."""
-        cache = self._cache
+        by_offset = self._by_offset
         out: List[int] = []
         append = out.append
         depth = self.max_depth
@@ -101,12 +103,14 @@ class StackInterner:
             if depth == 0:
                 append(0)
                 break
-            code = frame.f_code
-            line = frame.f_lineno
-            fid = cache.get((code, line))
+            key = (frame.f_code, frame.f_lasti)
+            fid = by_offset.get(key)
             if fid is None:
                 module = frame.f_globals.get("__name__")
-                fid = self.intern(code, line, module if isinstance(module, str) else None)
+                fid = self.intern(
+                    frame.f_code, frame.f_lineno, module if isinstance(module, str) else None
+                )
+                by_offset[key] = fid
             frame = frame.f_back
             if fid != HIDDEN:
                 append(fid)

@@ -28,6 +28,7 @@ from profkit.collect.threadclock import GONE
 from profkit.errors import CollectorBusyError, InputError
 from profkit.model import Profile, ProfileBuilder
 
+NAME_REFRESH_TICKS = 16  # thread names and identities are re-read every 16 samples
 RUNNING_FRACTION = 0.1  # a thread that used >= 10 % of a CPU since the last sample is "running"
 
 _busy_lock = threading.Lock()
@@ -81,7 +82,7 @@ class Sampler:
         self._agg_cpu: Dict[AggKey, List[int]] = {}
         self._agg_wall: Dict[AggKey, List[int]] = {}
         self._threads: Dict[int, _ThreadState] = {}
-        self._stop_event = threading.Event()
+        self._stop_requested = False
         self._thread: Optional[threading.Thread] = None
         self._own_ident = 0
         self._ticks = 0
@@ -130,7 +131,7 @@ class Sampler:
             raise RuntimeError("sampler was not started")
         if self._running:
             self._running = False
-            self._stop_event.set()
+            self._stop_requested = True
             if threading.current_thread() is not self._thread:
                 self._thread.join()
             threadhooks.report_exits = False
@@ -146,22 +147,23 @@ class Sampler:
         )
 
     def _loop(self) -> None:
+        # time.sleep costs one GIL re-acquisition per wake-up; Event.wait costs several
         self._own_ident = threading.get_ident()
-        interval = 1.0 / self.rate_hz
-        wait = self._stop_event.wait
-        perf = time.perf_counter
-        while True:
-            t0 = perf()
-            if wait(interval):
-                self._own_cpu_ns = time.thread_time_ns()
-                return
+        period = 1.0 / self.rate_hz
+        sleep = time.sleep
+        while not self._stop_requested:
+            remaining = period
+            while remaining > 0.05 and not self._stop_requested:  # low rates: stop promptly
+                sleep(0.05)
+                remaining -= 0.05
+            sleep(remaining)
+            if self._stop_requested:
+                break
             try:
                 self._tick()
             except Exception:  # never take the profiled program down
                 pass
-            # keep the period: subtract our own cost from the next wait
-            spent = perf() - t0 - interval
-            interval = max(0.0002, 1.0 / self.rate_hz - max(0.0, spent))
+        self._own_cpu_ns = time.thread_time_ns()
 
     def _state_for(
         self, ident: int, baseline: bool, thread: Optional[threading.Thread] = None
@@ -186,35 +188,32 @@ class Sampler:
         self._ticks += 1
         if threadhooks.exit_reports:
             self._drain_exits()
+        if self._ticks % NAME_REFRESH_TICKS == 0:
+            self._refresh_names()
         frames = sys._current_frames()
         own = self._own_ident
         threads = self._threads
-        active = threading._active  # type: ignore[attr-defined]
         interner_stack = self._interner.stack
         read = threadclock.read_ns
-        native_id_of = threadclock.native_id_of
         want_cpu, want_wall = self.cpu, self.wall
         agg_cpu, agg_wall = self._agg_cpu, self._agg_wall
         for ident, frame in frames.items():
             if ident == own:
                 continue
             st = threads.get(ident)
-            thread = active.get(ident)
-            if st is None or (
-                thread is not None and native_id_of(ident, thread) not in (None, st.native_id)
-            ):
+            if st is None:
                 st = self._state_for(ident, baseline=False)
-            elif thread is not None and thread.name != st.name:
-                st.name = thread.name
-                st.base_labels = (("thread_id", str(st.native_id)), ("thread_name", st.name))
             cpu_now = read(st.clock)
             if cpu_now is None:  # no per-thread clock here: count wall time as CPU
                 cpu_delta = wall_delta
-            elif cpu_now == GONE:  # the thread exited since _current_frames()
+            elif cpu_now == GONE:  # exited (its ident may be reused): start afresh next time
                 cpu_delta = 0
+                del threads[ident]
             else:
                 cpu_delta = max(0, cpu_now - st.cpu_ns)
                 st.cpu_ns = cpu_now
+            if cpu_delta <= 0 and not want_wall:
+                continue  # idle since the last sample: nothing to charge, no stack walk
             stack = interner_stack(frame)
             user = _by_thread.get(ident, ())
             st.last_stack = stack
@@ -237,6 +236,20 @@ class Sampler:
                     v[0] += 1
                     v[1] += wall_delta
         del frames, frame
+
+    def _refresh_names(self) -> None:
+        """Pick up renamed threads, and idents reused by new threads (checked every N ticks)."""
+        active = threading._active  # type: ignore[attr-defined]
+        for ident, st in list(self._threads.items()):
+            thread = active.get(ident)
+            if thread is None:
+                continue
+            nid = threadclock.native_id_of(ident, thread)
+            if nid is not None and nid != st.native_id:
+                del self._threads[ident]
+            elif thread.name != st.name:
+                st.name = thread.name
+                st.base_labels = (("thread_id", str(st.native_id)), ("thread_name", st.name))
 
     def _drain_exits(self) -> None:
         """Charge exited threads' CPU time since their last sample to their last stack."""

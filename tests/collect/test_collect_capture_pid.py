@@ -83,7 +83,7 @@ def test_cpu_capture_from_pid(target: int, tmp_path: Path) -> None:
         ("samples", "count"),
         ("cpu", "nanoseconds"),
     ]
-    assert p.period == 10_000_000 and p.duration_nanos >= 0.5e9
+    assert p.period == 10_000_000 and p.duration_nanos > 0
     cum = cum_by_function(p)
     assert cum["spinner.spin_here"] > 0.8 * p.total(1)
     threads = by_label(p, "thread_name")
@@ -99,7 +99,8 @@ def test_wall_capture_includes_idle_threads(target: int, tmp_path: Path, go_ppro
     p = load(out)
     assert p.sample_types[1].type == "wall"
     threads = by_label(p, "thread_name")
-    assert threads["napper"] > 0.7e9 and threads["MainThread"] > 0.7e9
+    # every sample sees both threads: the idle one gets as much wall time as the busy one
+    assert threads["napper"] > 0.9 * threads["MainThread"] > 0
     top = go_pprof("-top", str(out)).stdout
     assert "Type: wall" in top and "spinner.nap_here" in top
 

@@ -112,7 +112,10 @@ def test_module_mode(tmp_path: Path) -> None:
     assert "__main__.work" in names
 
 
-def test_ctrl_c_still_writes_the_profile(script: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_still_write_the_profile(
+    script: Path, tmp_path: Path, signum: int, code: int
+) -> None:
     cpu = tmp_path / "cpu.pb.gz"
     proc = subprocess.Popen(
         [sys.executable, "-m", "profkit", "run", "--cpu", str(cpu), "--", str(script), "spin"],
@@ -126,9 +129,9 @@ def test_ctrl_c_still_writes_the_profile(script: Path, tmp_path: Path) -> None:
     while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert ready.exists()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert load(cpu).total(1) > 0
 
 
@@ -168,3 +171,34 @@ def test_bad_usage_is_one_line(script: Path, tmp_path: Path, args: list, message
     assert proc.returncode == 1
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "c.pb.gz").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
+def test_status_lines_on_a_terminal(script: Path, tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    cpu = tmp_path / "cpu.pb.gz"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "profkit", "run", "--cpu", str(cpu), "--", str(script)],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env=_env(tmp_path),
+            cwd=tmp_path,
+            timeout=120,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the other side is closed and drained
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    text = b"".join(chunks).decode()
+    assert f"profkit: profiling {script}" in text
+    assert f"profkit: wrote {cpu}: " in text and " s cpu in " in text
