@@ -11,7 +11,7 @@ from profkit.model.codec import PathLike
 def load_any(path: PathLike, *, rate_hz: Optional[float] = None) -> Profile:
     """Load a profile from ``path`` in any format ``profkit.importers`` knows.
 
-    pprof is tried first, then pstats, speedscope JSON and collapsed stacks (see
+    pprof is tried first, then speedscope JSON, collapsed stacks and pstats (see
     ``profkit.importers.FORMATS``). ``rate_hz`` is the sampling rate for formats that
     do not record one (collapsed stacks). Raises ProfkitError with one line on failure.
     """

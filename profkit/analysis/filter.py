@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional, Pattern, Sequence, Set, Tuple
 
 from profkit.analysis.measurement import scale
 from profkit.analysis.stacks import LineInfo, StackTable
-from profkit.errors import InputError
+from profkit.errors import InputError, ProfileFormatError
 from profkit.options import ViewOptions
 
 __all__ = [
@@ -152,7 +152,8 @@ def select_samples(t: StackTable, options: ViewOptions) -> Selection:
         if tagfocus or tagignore:
             return list(indexes), [t.stacks[i] for i in indexes], t.loc_lines
         return None, t.stacks, t.loc_lines
-    decision: Dict[int, bool] = {}  # location id -> focused (True) / ignored (False)
+    # location id -> focused (True) / ignored (False) / neither (None)
+    decision: Dict[int, Optional[bool]] = dict.fromkeys(t.loc_lines)
     new_lines: Dict[int, Tuple[LineInfo, ...]] = {}
     hidden: Set[int] = set()
     for lid, lines in t.loc_lines.items():
@@ -177,13 +178,14 @@ def select_samples(t: StackTable, options: ViewOptions) -> Selection:
         new_lines[lid] = kept
     keep: List[int] = []
     stacks: List[Sequence[int]] = []
-    get = decision.get
     all_stacks = t.stacks
     for i in indexes:
         stack = all_stacks[i]
         focused = False
         for lid in stack:
-            d = get(lid)
+            if lid not in decision:
+                raise ProfileFormatError("malformed profile: sample has nil location")
+            d = decision[lid]
             if d is False:
                 break
             if d:

@@ -134,15 +134,15 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     mapfiles: Dict[int, str] = {}
     main_file = main_build = ""
     for i, m in enumerate(msg.mapping):
-        if m.id == 0:
-            raise _bad("found mapping with reserved ID=0")
+        if m.id == 0 or m.id in mapfiles:
+            raise _bad(f"mapping id {m.id} is reserved or repeated")
         mapfiles[m.id] = s(m.filename)
         if i == 0:
             main_file, main_build = mapfiles[m.id], s(m.build_id)
     funcs: Dict[int, Tuple[str, str, int]] = {}
     for f in msg.function:
-        if f.id == 0:
-            raise _bad("found function with reserved ID=0")
+        if f.id == 0 or f.id in funcs:
+            raise _bad(f"function id {f.id} is reserved or repeated")
         funcs[f.id] = (display_name(s(f.name), s(f.system_name)), s(f.filename), f.start_line)
     loc_lines: Dict[int, Tuple[LineInfo, ...]] = {}
     loc_mapfile: Dict[int, str] = {}
@@ -170,9 +170,8 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     for v in values:
         if len(v) != ntypes:
             raise _bad(f"mismatch: sample has {len(v)} values vs. {ntypes} types")
-    used = set().union(*stacks) if stacks else set()
-    if not used.issubset(loc_lines.keys()):
-        raise _bad("sample has nil location")
+    # Location references are checked where stacks are walked (filters, top), in
+    # the same pass: a second pass over every frame would cost as much as top itself.
 
     base = [False] * len(stacks)
     labels: Optional[List[Labels]] = [] if with_labels else None

@@ -1,7 +1,9 @@
 """Load a file as a StackTable, straight from the protobuf message when it is pprof.
 
 That skips building a Python object per sample/location (the fast path of
-``profkit top``); other formats go through ``profkit.load.load_any``.
+``profkit top``). Anything the fast path does not accept outright (other formats,
+malformed messages) goes through ``profkit.load.load_any``, which owns the error
+messages; only a broken or bomb-sized gzip stream is reported here directly.
 """
 
 from __future__ import annotations
@@ -16,18 +18,17 @@ from profkit.model.errors import ProfileFormatError
 def load_table(path: str, *, with_labels: bool) -> StackTable:
     """Return the StackTable of the profile at ``path`` (ProfkitError with one line)."""
     data = read_bytes(path)
+    msg = None
     try:
         msg = decode(data)
     except ProfileFormatError as e:
-        gzip_broken = "gzip" in str(e) or "inflates" in str(e)
-        if gzip_broken:  # no other loader can do better with a broken/bomb stream
+        if "gzip" in str(e) or "inflates" in str(e):
             raise ProfileFormatError(f"{os.fspath(path)}: {e}") from None
-        msg = None
-    if msg is None or not msg.sample_type:
-        from profkit.load import load_any
+    if msg is not None and msg.sample_type and msg.string_table:
+        try:
+            return from_message(msg, with_labels=with_labels)
+        except ProfileFormatError:
+            pass  # let the full loader report it (or read it as another format)
+    from profkit.load import load_any
 
-        return from_profile(load_any(path), with_labels=with_labels)
-    try:
-        return from_message(msg, with_labels=with_labels)
-    except ProfileFormatError as e:
-        raise ProfileFormatError(f"{os.fspath(path)}: {e}") from None
+    return from_profile(load_any(path), with_labels=with_labels)

@@ -30,7 +30,12 @@ def run(args: argparse.Namespace) -> int:
         from profkit.load import load_any
 
         table = from_profile(merge([load_any(f) for f in args.files]), with_labels=with_labels)
+    from profkit.model.errors import ProfileFormatError
     from profkit.views.top import top_from_table
 
-    print_top(top_from_table(table, options), args.json)
+    try:
+        result = top_from_table(table, options)
+    except ProfileFormatError as e:
+        raise ProfileFormatError(f"{', '.join(args.files)}: {e}") from None
+    print_top(result, args.json)
     return 0

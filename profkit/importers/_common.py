@@ -11,15 +11,20 @@ Names that still start with ``<`` and have no file get the prefix ``?.``.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import zlib
-from typing import Optional
+from typing import Dict, Optional
 
-from profkit.model.builder import qualified_name
+from profkit.model.builder import FrameKey, qualified_name
 from profkit.model.codec import PathLike, inflate, read_bytes
 from profkit.model.errors import ProfileFormatError
+from profkit.model.profile import Profile
 
+#: The frame given to a sample with an empty stack: ``go tool pprof`` drops samples
+#: without locations, which would change the totals.
+NO_FRAMES = FrameKey("(no frames)")
 #: Bytes of (inflated) input that sniffers see.
 HEAD_BYTES = 4096
 _PY_SUFFIXES = (".py", ".pyc", ".pyw", ".pyx", ".pyi")
@@ -139,6 +144,35 @@ def _package_path(filename: str) -> str:
             break
         parts.insert(0, pkg)
     return "/".join(parts)
+
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def finite(value: float, what: str) -> float:
+    """Return ``value`` if it is a finite number, else raise a one-line ProfileFormatError."""
+    if not math.isfinite(value):
+        raise ProfileFormatError(f"{what}: {value} is not a finite number")
+    return value
+
+
+def check_int64(profile: Profile, name: str) -> None:
+    """Raise ProfileFormatError if a (summed) sample value does not fit profile.proto's int64."""
+    lo, hi = _INT64
+    for sample in profile.samples:
+        for v in sample.values:
+            if not lo <= v <= hi:
+                raise ProfileFormatError(f"{name}: sample value {v} does not fit in 64 bits")
+
+
+def thread_labels(thread_id: str, thread_name: str) -> Dict[str, str]:
+    """Return the ``thread_id``/``thread_name`` labels (the collectors' keys), empty ones left out."""
+    labels = {}
+    if thread_id:
+        labels["thread_id"] = thread_id
+    if thread_name:
+        labels["thread_name"] = thread_name
+    return labels
 
 
 def python_frame_name(funcname: str, filename: str) -> str:

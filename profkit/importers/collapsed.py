@@ -3,10 +3,11 @@
 One line per stack, frames root first, separated by ``;``, then whitespace and an
 integer count. Frames may be plain names or py-spy's ``name (file:line)``; Python
 frames get module-qualified names (see ``_common``). Root pseudo-frames that
-py-spy writes with ``--threads`` (``thread (0x7f..)``) and ``--subprocesses``
-(``process 123:"cmd"``) become ``thread`` / ``process`` labels. Blank lines and lines
+py-spy writes with ``--threads`` (``thread (24874): worker-1``, or ``thread (24874)``
+when the name is unknown) become ``thread_id`` / ``thread_name`` labels, as profkit's
+collectors write them; ``--subprocesses``' ``process 123:"cmd"`` becomes ``process``. Blank lines and lines
 starting with ``#`` are ignored; a line with only a count (py-spy writes one for a
-sample taken while no Python frame ran) is a sample with an empty stack.
+sample taken while no Python frame ran) is charged to a frame ``(no frames)``.
 
 Sample types: ``samples/count`` (the counts); with a known sampling rate also
 ``cpu/nanoseconds`` = count x 1e9/rate (py-spy's default skips idle threads, so
@@ -19,7 +20,14 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from profkit.importers._common import file_time_nanos, python_frame_name, read_text
+from profkit.importers._common import (
+    NO_FRAMES,
+    check_int64,
+    file_time_nanos,
+    python_frame_name,
+    read_text,
+    thread_labels,
+)
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -28,7 +36,7 @@ from profkit.model.validate import check_valid
 
 _LINE = re.compile(r"^(?:(?P<stack>.*?)\s+)?(?P<count>[-+]?\d+)\s*$")
 _FRAME = re.compile(r"^(?P<name>.+?) \((?P<file>[^()]+?)(?::(?P<line>\d+))?\)$")
-_THREAD = re.compile(r"^thread \((?P<id>.+)\)$")
+_THREAD = re.compile(r"^thread \((?P<id>[^()]*)\)(?:: (?P<name>.*))?$")
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _PROCESS = re.compile(r"^process (?P<pid>\d+)(?::(?P<cmd>.*))?$")
 
@@ -72,8 +80,8 @@ def _split_labels(frames: List[str]) -> Tuple[List[str], Dict[str, str]]:
             frames = frames[1:]
             continue
         m = _THREAD.match(frames[0])
-        if m is not None and "thread" not in labels:
-            labels["thread"] = m.group("id")
+        if m is not None and "thread_id" not in labels and "thread_name" not in labels:
+            labels.update(thread_labels(m.group("id"), m.group("name") or ""))
             frames = frames[1:]
             continue
         break
@@ -103,7 +111,8 @@ def load(path: PathLike, *, rate_hz: Optional[float] = None) -> Profile:
         mapping_filename=os.path.basename(name),
     )
     cache: Dict[str, FrameKey] = {}
-    stacks = 0
+    rows: List[Tuple[List[FrameKey], List[int], Dict[str, str]]] = []
+    thread_names: Dict[str, str] = {}
     for lineno, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -116,12 +125,20 @@ def load(path: PathLike, *, rate_hz: Optional[float] = None) -> Profile:
             )
         count = int(m.group("count"))
         frames, labels = _split_labels([f for f in (m.group("stack") or "").split(";") if f])
-        stack = [_frame(f, cache) for f in reversed(frames)]
+        stack = [_frame(f, cache) for f in reversed(frames)] or [NO_FRAMES]
         values = [count, count * period_ns] if period_ns else [count]
-        builder.add(stack, values, labels or None)
-        stacks += 1
-    if stacks == 0:
+        rows.append((stack, values, labels))
+        if "thread_name" in labels and "thread_id" in labels:
+            thread_names.setdefault(labels["thread_id"], labels["thread_name"])
+    if not rows:
         raise ProfileFormatError(f"{name}: no stacks found in collapsed-stack file")
+    for stack, values, labels in rows:
+        # py-spy learns a thread's name only once ``threading`` knows it: name early samples too
+        tid = labels.get("thread_id")
+        if tid in thread_names and "thread_name" not in labels:
+            labels["thread_name"] = thread_names[tid]
+        builder.add(stack, values, labels or None)
     profile = builder.build(time_nanos=file_time_nanos(path))
+    check_int64(profile, name)
     check_valid(profile)
     return profile

@@ -7,8 +7,9 @@ them the way gprof does: a function's self time is split over its direct callers
 by their share of its ``tottime`` (exact, from the file), then each caller's share
 is split further up by *its* callers' share of its ``cumtime`` (an estimate that
 assumes a callee costs the same whichever way it was reached), stopping at
-functions with no callers, at recursion, after 64 frames or when a share falls
-under 0.1 % of the leaf's time.
+functions with no callers, at recursion, after 64 frames, when a share falls
+under 1 % of the leaf's time, or once 32 paths per function have been extended
+(heaviest first), so that wide recursive graphs such as imports stay fast.
 
 Sample types: ``calls/count`` and ``wall/nanoseconds``. cProfile's default timer is
 ``time.perf_counter`` (wall-clock: a function blocked in ``time.sleep`` is charged
@@ -21,11 +22,18 @@ estimate otherwise. ``duration_nanos`` is the sum of all ``tottime``. Built-ins
 
 from __future__ import annotations
 
+import heapq
 import marshal
+import math
 import os
 from typing import Any, Dict, List, Sequence, Tuple
 
-from profkit.importers._common import file_time_nanos, python_frame_name, read_payload
+from profkit.importers._common import (
+    check_int64,
+    file_time_nanos,
+    python_frame_name,
+    read_payload,
+)
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -34,7 +42,8 @@ from profkit.model.validate import check_valid
 
 FuncKey = Tuple[str, int, str]
 MAX_DEPTH = 64
-MIN_SHARE = 1e-3
+MIN_SHARE = 0.01
+MAX_PATHS = 32
 # marshal type codes: dict ('{'), optionally with FLAG_REF (0x80); keys are tuples.
 _DICT = (0x7B, 0xFB)
 _TUPLE = (0x28, 0x29, 0xA8, 0xA9)
@@ -88,39 +97,76 @@ def _is_func(key: Any) -> bool:
 
 
 def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _shares(edges: Dict[FuncKey, Tuple[int, float, float]], exclude: Sequence[FuncKey],
-            field: int) -> List[Tuple[FuncKey, float]]:
-    """Return (caller, fraction) over callers not in ``exclude``, weighted by ``field``."""
-    cands = [(c, e) for c, e in edges.items() if c not in exclude]
-    if not cands:
-        return []
-    total = sum(e[field] for _, e in cands)
-    if total <= 0:
-        total = sum(e[0] for _, e in cands)
-        field = 0
-    if total <= 0:
-        return [(c, 1.0 / len(cands)) for c, _ in cands]
-    return [(c, e[field] / total) for c, e in cands if e[field] > 0]
+Shares = Tuple[List[Tuple[FuncKey, float]], Dict[FuncKey, float]]
 
 
-def _paths(stats: _Stats, leaf: FuncKey) -> List[Tuple[List[FuncKey], float]]:
-    """Return leaf-first call paths ending at ``leaf`` with fractions summing to 1."""
+class _CallerShares:
+    """Per function, its direct callers with the fraction of its time from each.
+
+    ``self_shares`` weigh callers by the function's self time from them (exact, used
+    for the leaf), ``cum_shares`` by its cumulative time (used further up); both fall
+    back to call counts, then to equal shares, when the times are all zero. Each is
+    (callers sorted by falling share, share by caller), shares summing to 1.
+    """
+
+    def __init__(self, stats: _Stats) -> None:
+        self.self_shares: Dict[FuncKey, Shares] = {}
+        self.cum_shares: Dict[FuncKey, Shares] = {}
+        for func, edges in stats.callers.items():
+            if edges:
+                self.self_shares[func] = _weigh(edges, 1)
+                self.cum_shares[func] = _weigh(edges, 2)
+
+
+def _weigh(edges: Dict[FuncKey, Tuple[int, float, float]], field: int) -> Shares:
+    shares = [(c, 1.0 / len(edges)) for c in edges]
+    for f in (field, 0):
+        total = sum(e[f] for e in edges.values())
+        if total > 0:
+            shares = [(c, e[f] / total) for c, e in edges.items() if e[f] > 0]
+            break
+    shares.sort(key=lambda cs: -cs[1])
+    return shares, dict(shares)
+
+
+def _paths(shares: _CallerShares, leaf: FuncKey) -> List[Tuple[List[FuncKey], float]]:
+    """Return leaf-first call paths ending at ``leaf`` with fractions summing to 1.
+
+    The heaviest paths are extended first; at most MAX_PATHS paths are extended per
+    leaf, and callers whose part would fall under MIN_SHARE are not followed (that
+    part of the stack ends where it is), so wide recursive graphs (imports) stay cheap.
+    """
     out: List[Tuple[List[FuncKey], float]] = []
-    todo: List[Tuple[List[FuncKey], float]] = [([leaf], 1.0)]
-    while todo:
-        path, frac = todo.pop()
-        top = path[-1]
-        field = 1 if len(path) == 1 else 2  # self time from caller, then cum time
-        shares = [] if len(path) >= MAX_DEPTH or frac < MIN_SHARE else _shares(
-            stats.callers.get(top, {}), path, field)
-        if not shares:
+    heap: List[Tuple[float, int, List[FuncKey]]] = [(-1.0, 0, [leaf])]
+    tie = 0
+    extended = 0
+    while heap:
+        neg, _, path = heapq.heappop(heap)
+        frac = -neg
+        table = shares.self_shares if len(path) == 1 else shares.cum_shares
+        ordered, by_caller = table.get(path[-1], ([], {}))
+        on_path = set(path)  # recursion: that share is spread over the other callers
+        total = 1.0 - sum(by_caller.get(c, 0.0) for c in on_path)
+        if (total <= 1e-9 or extended >= MAX_PATHS or len(path) >= MAX_DEPTH
+                or frac < MIN_SHARE):
             out.append((path, frac))
             continue
-        for caller, share in shares:
-            todo.append((path + [caller], frac * share))
+        extended += 1
+        pushed = 0.0
+        for caller, weight in ordered:
+            if caller in on_path:
+                continue
+            part = frac * weight / total
+            if part < MIN_SHARE:
+                break  # sorted: the rest are smaller
+            tie += 1
+            heapq.heappush(heap, (-part, tie, path + [caller]))
+            pushed += part
+        if frac - pushed > 1e-12:
+            out.append((path, frac - pushed))
     return out
 
 
@@ -163,11 +209,12 @@ def load(path: PathLike) -> Profile:
         comments=["imported from pstats: wall = tottime (self time), calls = ncalls"],
     )
     frames = {key: _frame(key) for key in stats.calls}
+    shares = _CallerShares(stats)
     total_ns = 0
     for leaf in stats.calls:
         self_ns = round(stats.tottime[leaf] * 1e9)
         total_ns += self_ns
-        paths = _paths(stats, leaf)
+        paths = _paths(shares, leaf)
         fracs = [f for _, f in paths]
         ns_parts = _apportion(self_ns, fracs)
         call_parts = _apportion(stats.calls[leaf], fracs)
@@ -175,5 +222,6 @@ def load(path: PathLike) -> Profile:
             stack = [frames.get(k) or _frame(k) for k in p]
             builder.add(stack, [calls, ns])
     profile = builder.build(duration_nanos=total_ns, time_nanos=file_time_nanos(path))
+    check_int64(profile, name)
     check_valid(profile)
     return profile

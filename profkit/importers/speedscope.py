@@ -3,8 +3,9 @@
 Both profile kinds are read: ``sampled`` (stacks root first, one weight each) and
 ``evented`` (open/close events; each interval between two events is charged to the
 stack open at the time, i.e. self time). A file with several profiles (py-spy writes
-one per thread) becomes one profile whose samples carry a ``thread`` label with the
-profile's name (py-spy's ``Thread 8929 "MainThread"`` becomes ``MainThread (8929)``).
+one per thread) becomes one profile whose samples carry the collectors' thread labels:
+py-spy's ``Thread 8929 "MainThread"`` gives ``thread_id=8929, thread_name=MainThread``
+(also for a single profile), any other profile name ``thread_name=<name>``.
 
 Sample types, from the file's ``unit``:
 
@@ -23,12 +24,21 @@ Duration is the longest ``endValue - startValue`` of the time-unit profiles.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections import Counter
 from typing import Any, Dict, List, NoReturn, Optional, Tuple
 
-from profkit.importers._common import file_time_nanos, python_frame_name, read_text
+from profkit.importers._common import (
+    NO_FRAMES,
+    check_int64,
+    file_time_nanos,
+    finite,
+    python_frame_name,
+    read_text,
+    thread_labels,
+)
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
@@ -75,6 +85,8 @@ class _Reader:
             self.fail("\"shared.frames\" and \"profiles\" must be lists")
         if not profiles:
             self.fail("no profiles in the file")
+        if not all(isinstance(p, dict) for p in profiles):
+            self.fail("every entry of \"profiles\" must be an object")
         self.profiles: List[Dict[str, Any]] = profiles
         self.exporter = str(doc.get("exporter") or "")
         self.own = self.exporter.startswith("profkit")
@@ -97,7 +109,9 @@ class _Reader:
         if not isinstance(indices, list):
             self.fail(f"{where}: a sample must be a list of frame indices")
         try:
-            return [self.frames[i] for i in reversed(indices) if i >= 0]
+            if any(i < 0 for i in indices):
+                raise IndexError(indices)
+            return [self.frames[i] for i in reversed(indices)] or [NO_FRAMES]
         except (IndexError, TypeError):
             self.fail(f"{where}: frame index out of range in {indices!r:.40}")
 
@@ -111,11 +125,14 @@ class _Reader:
         return unit
 
 
-def _thread_label(profile_name: str) -> str:
+def _profile_labels(r: _Reader, profile_name: str) -> Optional[Dict[str, str]]:
+    """Return the thread labels for one profile of the file (None: no labels)."""
     m = _PYSPY_THREAD.match(profile_name)
-    if m is None:
-        return profile_name
-    return f"{m.group('name')} ({m.group('id')})" if m.group("name") else m.group("id")
+    if m is not None:
+        return thread_labels(m.group("id"), m.group("name"))
+    if len(r.profiles) > 1 and not (r.own and profile_name == UNLABELLED):
+        return thread_labels("", profile_name)
+    return None
 
 
 def _sample_types(r: _Reader, unit: str, kinds: set) -> Tuple[List[Tuple[str, str]], float]:
@@ -151,6 +168,7 @@ def _evented(r: _Reader, p: Dict[str, Any], where: str) -> List[Tuple[List[Frame
         at, fr = ev.get("at"), ev.get("frame")
         if not isinstance(at, (int, float)) or not isinstance(fr, int):
             r.fail(f"{where}: event {n} needs numeric \"at\" and \"frame\"")
+        finite(at, f"{r.name}: {where}: event {n} \"at\"")
         if not 0 <= fr < len(r.frames):
             r.fail(f"{where}: event {n} refers to missing frame {fr}")
         if open_frames and at > last:
@@ -191,13 +209,9 @@ def load(path: PathLike) -> Profile:
     stacks: List[Tuple[List[FrameKey], List[int], Optional[Dict[str, str]]]] = []
     weights_seen: Counter = Counter()
     duration = 0.0
-    labelled = len(r.profiles) > 1 or (r.exporter.startswith("py-spy"))
     for i, p in enumerate(r.profiles):
         where = f"profile {i}"
-        pname = str(p.get("name", i))
-        labels = None
-        if labelled and not (r.own and pname == UNLABELLED):
-            labels = {"thread": _thread_label(pname)}
+        labels = _profile_labels(r, str(p.get("name", i)))
         if p["type"] == "sampled":
             samples, weights = p.get("samples"), p.get("weights")
             if not isinstance(samples, list) or not isinstance(weights, list):
@@ -209,17 +223,20 @@ def load(path: PathLike) -> Profile:
         else:
             pairs = _evented(r, p, where)
         for stack, w in pairs:
-            if not isinstance(w, (int, float)):
+            if not isinstance(w, (int, float)) or isinstance(w, bool):
                 r.fail(f"{where}: weight {w!r:.20} is not a number")
-            value = round(w * factor)
+            value = round(finite(w * factor, f"{name}: {where}: weight"))
             stacks.append((stack, [1, value] if counted else [value], labels))
         if unit in TIME_UNITS:
             start, end = p.get("startValue", 0), p.get("endValue", 0)
             if isinstance(start, (int, float)) and isinstance(end, (int, float)):
-                duration = max(duration, (end - start) * TIME_UNITS[unit])
+                span = (end - start) * TIME_UNITS[unit]
+                if math.isfinite(span) and 0 < span < 2**62:
+                    duration = max(duration, span)
     period = 0
     if weights_seen:
-        period = round(weights_seen.most_common(1)[0][0] * factor)
+        common = weights_seen.most_common(1)[0][0] * factor
+        period = round(common) if math.isfinite(common) and 0 < common < 2**62 else 0
     builder = ProfileBuilder(
         types, period_type=types[-1], period=max(period, 1),
         mapping_filename=os.path.basename(name),
@@ -228,6 +245,7 @@ def load(path: PathLike) -> Profile:
     for stack, values, labels in stacks:
         builder.add(stack, values, labels)
     profile = builder.build(duration_nanos=round(duration), time_nanos=file_time_nanos(path))
+    check_int64(profile, name)
     check_valid(profile)
     return profile
 

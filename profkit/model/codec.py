@@ -100,7 +100,7 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Profile:
     if not msg.string_table and not msg.sample and not msg.sample_type:
         raise ProfileFormatError("not a profile: no string table, sample types or samples")
     p = _from_message(msg)
-    check_valid(p)
+    check_valid(p, references_checked=True)  # _from_message resolved every reference
     return p
 
 
@@ -123,12 +123,16 @@ def _from_message(msg: Any) -> Profile:
 
     mappings: Dict[int, Mapping] = {}
     for m in msg.mapping:
+        if m.id in mappings:
+            raise ProfileFormatError(f"malformed profile: multiple mappings with same id {m.id}")
         mappings[m.id] = Mapping(
             m.id, m.memory_start, m.memory_limit, m.file_offset, s(m.filename), s(m.build_id),
             m.has_functions, m.has_filenames, m.has_line_numbers, m.has_inline_frames,
         )
     functions: Dict[int, Function] = {}
     for f in msg.function:
+        if f.id in functions:
+            raise ProfileFormatError(f"malformed profile: multiple functions with same id {f.id}")
         functions[f.id] = Function(f.id, s(f.name), s(f.system_name), s(f.filename), f.start_line)
     locations: Dict[int, Location] = {}
     for loc in msg.location:
@@ -155,8 +159,7 @@ def _from_message(msg: Any) -> Profile:
     get_loc = locations.__getitem__
     try:
         for smp in msg.sample:
-            locs = [get_loc(i) for i in smp.location_id]
-            sample = Sample(locs, list(smp.value))
+            sample = Sample(list(map(get_loc, smp.location_id)), list(smp.value))
             if smp.label:
                 for lab in smp.label:
                     key = s(lab.key)

@@ -8,13 +8,15 @@ from profkit.model.errors import ProfileFormatError
 from profkit.model.profile import Profile
 
 
-def check_valid(p: Profile) -> None:
+def check_valid(p: Profile, *, references_checked: bool = False) -> None:
     """Raise ProfileFormatError unless ``p`` obeys pprof's validity rules.
 
     Rules: samples need sample types; every sample has one value per type; ids of
     mappings, functions and locations are nonzero and unique per kind; every
     location a sample uses, every mapping a location uses and every function a line
-    uses belongs to the profile.
+    uses belongs to the profile. ``references_checked=True`` skips that last walk
+    over every frame, for callers that built the references from the profile's own
+    tables (the decoder does).
     """
     n = len(p.sample_types)
     if p.samples and n == 0:
@@ -25,6 +27,8 @@ def check_valid(p: Profile) -> None:
     mapping_ids = _unique_ids("mapping", (m.id for m in p.mappings))
     function_ids = _unique_ids("function", (f.id for f in p.functions))
     location_ids = _unique_ids("location", (loc.id for loc in p.locations))
+    if references_checked:
+        return
     functions = {id(f) for f in p.functions}
     mappings = {id(m) for m in p.mappings}
     locations = {id(loc) for loc in p.locations}

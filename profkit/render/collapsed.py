@@ -2,9 +2,9 @@
 
 One line per distinct stack of function names (inlined frames expanded, the
 caller first), with the chosen sample type's values summed and samples whose value
-is 0 left out; lines are sorted, so output is deterministic. A ``thread`` label
-becomes a root pseudo-frame ``thread (VALUE)`` as py-spy writes it with
-``--threads`` (the importer turns it back into the label). ``;`` inside a name
+is 0 left out; lines are sorted, so output is deterministic. ``thread_id`` /
+``thread_name`` labels become a root pseudo-frame ``thread (ID): NAME`` as py-spy
+writes it with ``--threads`` (the importer turns it back into the labels). ``;`` inside a name
 becomes ``:`` and line breaks become spaces, since the format cannot escape them.
 Readers: flamegraph.pl, inferno, speedscope, ``profkit convert``.
 """
@@ -31,6 +31,13 @@ def root_first_names(sample: Sample) -> List[str]:
     return names
 
 
+def thread_of(sample: Sample) -> Tuple[str, str]:
+    """Return (thread id, thread name) from the ``thread_id``/``thread_name`` labels."""
+    tid = sample.labels.get("thread_id") or [""]
+    name = sample.labels.get("thread_name") or [""]
+    return tid[0], name[0]
+
+
 def _clean(name: str) -> str:
     return name.replace(";", ":").replace("\r", " ").replace("\n", " ")
 
@@ -48,9 +55,11 @@ def render(profile: Profile, sample_index: int) -> str:
         if value == 0:
             continue
         frames = [_clean(n) for n in root_first_names(s)] or ["(no frames)"]
-        thread = s.labels.get("thread")
-        if thread:
-            frames.insert(0, f"thread ({_clean(thread[0])})")
+        tid, tname = thread_of(s)
+        if tid or tname:
+            tid = tid.replace("(", "[").replace(")", "]")
+            frames.insert(0, f"thread ({_clean(tid)}): {_clean(tname)}" if tname else
+                          f"thread ({_clean(tid)})")
         key = tuple(frames)
         totals[key] = totals.get(key, 0) + value
     lines = [f"{';'.join(k)} {v}" for k, v in sorted(totals.items()) if v != 0]

@@ -1,9 +1,9 @@
 """Export a profile as a speedscope JSON file (https://www.speedscope.app/file-format-schema.json).
 
-Frames are shared (one entry per function: name, file, first line); each distinct
-value of the ``thread`` label gets its own ``sampled`` profile (samples without the
-label form one more, named ``(unlabelled)``), so speedscope shows threads
-separately. Each distinct stack is one sample whose weight is the summed value of
+Frames are shared (one entry per function: name, file, first line); each thread
+(``thread_id`` / ``thread_name`` labels) gets its own ``sampled`` profile, named like
+py-spy's (``Thread 8929 "MainThread"``); samples without them form one more, named
+``(unlabelled)``. So speedscope shows threads separately. Each distinct stack is one sample whose weight is the summed value of
 the chosen sample type; zero values are left out. Units: ``nanoseconds`` and
 ``bytes`` map to themselves, ``microseconds``/``milliseconds``/``seconds`` too,
 anything else (counts) to ``none``. The file's ``name`` is ``profkit: TYPE/UNIT``,
@@ -16,7 +16,7 @@ import json
 from typing import Dict, List, Tuple
 
 from profkit.model.profile import Function, Location, Profile
-from profkit.render.collapsed import location_names
+from profkit.render.collapsed import location_names, thread_of
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 #: Name of the profile holding samples without a ``thread`` label.
@@ -76,7 +76,8 @@ def render(profile: Profile, sample_index: int) -> str:
         stack: List[int] = []
         for loc in reversed(s.locations):
             stack.extend(loc_frames(loc))
-        thread = (s.labels.get("thread") or [""])[0]
+        tid, tname = thread_of(s)
+        thread = f'Thread {tid} "{tname}"' if tid else tname
         per_stack = threads.setdefault(thread, {})
         per_stack[tuple(stack)] = per_stack.get(tuple(stack), 0) + value
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from profkit.analysis.filter import filter_table
 from profkit.analysis.stacks import StackTable, from_profile
-from profkit.errors import InputError
+from profkit.errors import InputError, ProfileFormatError
 from profkit.model.profile import Profile
 from profkit.options import ViewOptions
 from profkit.views.nodes import assign_nodes, printable_name
@@ -165,32 +165,57 @@ def _pct(v: int, total: int) -> float:
     return abs(v / total) * 100 if total else 0.0
 
 
+def _lookup(loc_nodes: Dict[int, Tuple[int, ...]], missing: object) -> Callable[[int], Any]:
+    """Return a fast location id -> nodes function (a list when ids are dense)."""
+    single = all(len(ns) == 1 for ns in loc_nodes.values())
+    top_id = max(loc_nodes, default=0)
+    if top_id > 4 * len(loc_nodes) + 4096:
+        table = {lid: (ns[0] if single else ns) for lid, ns in loc_nodes.items()}
+        return lambda lid: table.get(lid, missing)
+    dense: List[Any] = [missing] * (top_id + 1)
+    for lid, ns in loc_nodes.items():
+        dense[lid] = ns[0] if single else ns
+    return dense.__getitem__
+
+
 def _flat_cum(
     t: StackTable, si: int, loc_nodes: Dict[int, Tuple[int, ...]]
 ) -> Tuple[Dict[int, int], Dict[int, int]]:
-    """Flat per leaf node; cum once per sample per node (grouped by value: C loops)."""
+    """Flat per leaf node; cum once per sample per node.
+
+    Samples are grouped by value, and each group counts node occurrences with
+    ``Counter.update`` (a C loop), so no per-sample node set is kept alive. A
+    location id the table does not know is a ProfileFormatError.
+    """
     flat: Dict[int, int] = defaultdict(int)
-    by_value: Dict[int, List[Iterable[int]]] = defaultdict(list)
-    get = loc_nodes.__getitem__
+    counts: Dict[int, Counter[int]] = defaultdict(Counter)
     single = all(len(ns) == 1 for ns in loc_nodes.values())
-    if single:
-        one = {lid: ns[0] for lid, ns in loc_nodes.items()}.__getitem__
-        for stack, vals in zip(t.stacks, t.values):
-            v = vals[si]
-            if not v or not stack:
-                continue
-            flat[one(stack[0])] += v
-            by_value[v].append(set(map(one, stack)))
-    else:
-        for stack, vals in zip(t.stacks, t.values):
-            v = vals[si]
-            if not v or not stack:
-                continue
-            flat[get(stack[0])[0]] += v
-            by_value[v].append(set(chain.from_iterable(map(get, stack))))
+    try:
+        if single:
+            one = _lookup(loc_nodes, -1)
+            for stack, vals in zip(t.stacks, t.values):
+                v = vals[si]
+                if not v or not stack:
+                    continue
+                nodes = set(map(one, stack))
+                if -1 in nodes:
+                    raise IndexError
+                flat[one(stack[0])] += v
+                counts[v].update(nodes)
+        else:
+            get = _lookup(loc_nodes, None)
+            for stack, vals in zip(t.stacks, t.values):
+                v = vals[si]
+                if not v or not stack:
+                    continue
+                nodes = set(chain.from_iterable(map(get, stack)))
+                flat[get(stack[0])[0]] += v
+                counts[v].update(nodes)
+    except (IndexError, TypeError, OverflowError):
+        raise ProfileFormatError("malformed profile: sample has nil location") from None
     cum: Dict[int, int] = defaultdict(int)
-    for v, sets in by_value.items():
-        for n, count in Counter(chain.from_iterable(sets)).items():
+    for v, counter in counts.items():
+        for n, count in counter.items():
             cum[n] += count * v
     return flat, cum
 

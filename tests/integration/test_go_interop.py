@@ -200,3 +200,45 @@ def test_cli_subprocess_top_matches(corpus: Path, go_pprof) -> None:  # type: ig
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == go_pprof("-top", path).stdout
+
+
+def _heap_profiles(tmp_path: Path) -> Dict[str, Path]:
+    from profkit.analysis import subtract
+
+    def builder() -> ProfileBuilder:
+        return ProfileBuilder(
+            [("inuse_objects", "count"), ("inuse_space", "bytes")],
+            period_type=("space", "bytes"), period=524288,
+        )
+
+    main_frame = FrameKey("m.main", "m.py", 9, 8)
+    b = builder()
+    paths = {"empty": tmp_path / "empty.pb.gz"}
+    save(b.build(), paths["empty"])
+    b.add([FrameKey("m.f", "m.py", 3, 1), main_frame], [3, 3 << 20], num_labels={"bytes": 1 << 20})
+    b.add([FrameKey("m.g", "m.py", 5, 4), main_frame], [1, 700], num_labels={"bytes": 700})
+    heap = b.build()
+    paths["heap"] = tmp_path / "heap.pb.gz"
+    save(heap, paths["heap"])
+    b2 = builder()
+    b2.add([FrameKey("m.g", "m.py", 5, 4), main_frame], [5, 5 << 30])
+    paths["subtracted"] = tmp_path / "sub.pb.gz"
+    save(subtract(heap, b2.build()), paths["subtracted"])
+    return paths
+
+
+@pytest.mark.parametrize("kind", ["empty", "heap", "subtracted"])
+@pytest.mark.parametrize("index", ["inuse_space", "inuse_objects"])
+def test_heap_like_and_negative_profiles_match(  # type: ignore[no-untyped-def]
+    go_pprof, tmp_path: Path, capsys, kind: str, index: str
+) -> None:
+    path = _heap_profiles(tmp_path)[kind]
+    expected = go_pprof("-top", f"-sample_index={index}", str(path)).stdout
+    assert profkit_top(capsys, "--sample-index", index, str(path)) == expected
+
+
+@pytest.mark.parametrize("spec", ["1kb:", ":1kb", "bytes=700"])
+def test_numeric_tagfocus_matches(go_pprof, tmp_path: Path, capsys, spec: str) -> None:  # type: ignore[no-untyped-def]
+    path = _heap_profiles(tmp_path)["heap"]
+    expected = go_pprof("-top", f"-tagfocus={spec}", str(path)).stdout
+    assert profkit_top(capsys, "--tagfocus", spec, str(path)) == expected

@@ -112,3 +112,27 @@ def test_gzip_of_non_profile_is_rejected(files: dict, capsys: pytest.CaptureFixt
     p.write_bytes(gzip.compress(b"hello world, not a profile\n"))
     assert main(["top", str(p)]) == 1
     assert capsys.readouterr().err.startswith("profkit: ")
+
+
+@pytest.mark.parametrize("focus", [[], ["--focus", "f"]])
+def test_sample_with_unknown_location_is_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], focus: list
+) -> None:
+    from profkit.model._schema import ProfileMessage
+
+    msg = ProfileMessage()
+    msg.string_table.extend(["", "samples", "count", "f"])
+    msg.sample_type.add(type=1, unit=2)
+    msg.function.add(id=1, name=3)
+    msg.location.add(id=1, line=[{"function_id": 1}])
+    msg.sample.add(location_id=[1], value=[1])
+    msg.sample.add(location_id=[99, 1], value=[2])
+    path = tmp_path / "dangling.pb"
+    path.write_bytes(msg.SerializeToString())
+    assert main(["top", *focus, str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "dangling.pb: malformed profile: sample has nil location" in err
+    msg.string_table[0] = "x"
+    path.write_bytes(msg.SerializeToString())
+    assert main(["top", str(path)]) == 1
+    assert "string_table[0] must be ''" in capsys.readouterr().err

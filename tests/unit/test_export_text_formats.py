@@ -20,9 +20,9 @@ def _profile() -> Profile:
     main = FrameKey("app.main", "/srv/app.py", 9, 8)
     lam = FrameKey("app.main.<locals>.<lambda>", "/srv/app.py", 10, 10)
     odd = FrameKey("wéird;name", "/srv/ü.py", 2, 1)
-    b.add([lam, main, mod], [3, 30_000_000], {"thread": "MainThread"})
-    b.add([main, mod], [1, 10_000_000], {"thread": "MainThread"})
-    b.add([odd, mod], [2, 20_000_000], {"thread": "worker"})
+    b.add([lam, main, mod], [3, 30_000_000], {"thread_id": "7", "thread_name": "MainThread"})
+    b.add([main, mod], [1, 10_000_000], {"thread_id": "7", "thread_name": "MainThread"})
+    b.add([odd, mod], [2, 20_000_000], {"thread_name": "worker"})
     b.add([odd], [4, 40_000_000])
     b.add([main, mod], [0, 0])  # dropped: all zero
     return b.build(duration_nanos=1_000_000_000)
@@ -36,9 +36,9 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_collapsed_output_is_exact() -> None:
     assert collapsed.render(_profile(), 1).splitlines() == [
-        "thread (MainThread);app.<module>;app.main 10000000",
-        "thread (MainThread);app.<module>;app.main;app.main.<locals>.<lambda> 30000000",
-        "thread (worker);app.<module>;wéird:name 20000000",
+        "thread (): worker;app.<module>;wéird:name 20000000",
+        "thread (7): MainThread;app.<module>;app.main 10000000",
+        "thread (7): MainThread;app.<module>;app.main;app.main.<locals>.<lambda> 30000000",
         "wéird:name 40000000",
     ]
 
@@ -68,7 +68,7 @@ def test_speedscope_output_follows_the_schema() -> None:
     keys = [(f["name"], f.get("file"), f.get("line")) for f in frames]
     assert len(keys) == len(set(keys)) == 4  # shared: one entry per function
     assert all(isinstance(f["name"], str) for f in frames)
-    assert [pr["name"] for pr in doc["profiles"]] == ["(unlabelled)", "MainThread", "worker"]
+    assert [pr["name"] for pr in doc["profiles"]] == ["(unlabelled)", 'Thread 7 "MainThread"', "worker"]
     for pr in doc["profiles"]:
         assert pr["type"] == "sampled" and pr["unit"] == "nanoseconds"
         assert len(pr["samples"]) == len(pr["weights"])

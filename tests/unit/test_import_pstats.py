@@ -99,6 +99,22 @@ def test_flat_equals_tottime_and_calls(stats_file: Path) -> None:
     assert p.total(1) == p.duration_nanos
 
 
+@pytest.mark.parametrize("index, field", [("wall", 2), ("calls", 1)])
+def test_profkit_top_flat_equals_pstats(
+    stats_file: Path, index: str, field: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from profkit.cli import main
+
+    assert main(["top", "--json", "--nodefraction", "0", "--sample-index", index,
+                 str(stats_file)]) == 0
+    rows = {r["name"]: r["flat"] for r in json.loads(capsys.readouterr().out)["rows"]}
+    st = pstats.Stats(str(stats_file)).stats  # type: ignore[attr-defined]
+    expected = {_name(k): (round(v[2] * 1e9) if field == 2 else v[1]) for k, v in st.items()}
+    assert {k: v for k, v in rows.items() if v} == {k: v for k, v in expected.items() if v}
+
+
 def test_names_are_module_qualified(stats_file: Path) -> None:
     p = load_any(stats_file)
     names = {f.name for f in p.functions}

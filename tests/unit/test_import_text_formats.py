@@ -22,11 +22,11 @@ def test_collapsed_edge_cases_are_parsed_and_qualified() -> None:
     assert stacks(p, 0) == {
         ("app.main.<module>", "app.main.main", "app.main.main.<locals>.<lambda>"): 5,
         ("app.main.<module>", "app.main.main", "app.main.<genexpr>"): 3,
-        ("thread=0x7f3a", "app.main.<module>", "app.main.main", "app.ünï.grüße"): 2,
-        ("process=42", "thread=77", "app.work.worker"): 4,
+        ("thread_id=0x7f3a", "app.main.<module>", "app.main.main", "app.ünï.grüße"): 2,
+        ("process=42", "thread_id=77", "thread_name=worker-1", "app.work.worker"): 4,
         ("plain", "frames", "only"): 7,
         ("?.<lambda>", "x"): 1,
-        (): 1,
+        ("(no frames)",): 1,
     }
     assert p.total(0) == 23
     assert p.duration_nanos == 0  # the format has no duration
@@ -105,18 +105,30 @@ def test_speedscope_evented_profile_is_self_time() -> None:
     assert not any(s.labels for s in p.samples)  # one profile: no thread label
 
 
+def test_pyspy_thread_names_become_collector_labels(tmp_path: Path) -> None:
+    doc = (DATA / "threads.speedscope.json").read_text()
+    doc = doc.replace('"MainThread"', '"Thread 8929 \\"MainThread\\""')
+    doc = doc.replace('"worker-1"', '"Thread 8931 \\"\\""')
+    path = tmp_path / "pyspy.json"
+    path.write_text(doc)
+    p = load_any(path)
+    labels = {tuple(sorted((k, v[0]) for k, v in s.labels.items())) for s in p.samples}
+    assert labels == {(("thread_id", "8929"), ("thread_name", "MainThread")),
+                      (("thread_id", "8931"),)}
+
+
 def test_speedscope_profiles_become_thread_labels() -> None:
     p = speedscope.load(DATA / "threads.speedscope.json")
     check_valid(p)
     assert types(p) == ["samples/count", "wall/nanoseconds"]
     ms = 1_000_000
     assert stacks(p, 1) == {
-        ("thread=MainThread", "svc.<module>", "svc.serve"): 10 * ms,
-        ("thread=MainThread", "svc.<module>", "svc.serve", "pkg.handler.handle"): 10 * ms,
-        ("thread=MainThread", "svc.<module>", "svc.serve", "pkg.handler.handle",
+        ("thread_name=MainThread", "svc.<module>", "svc.serve"): 10 * ms,
+        ("thread_name=MainThread", "svc.<module>", "svc.serve", "pkg.handler.handle"): 10 * ms,
+        ("thread_name=MainThread", "svc.<module>", "svc.serve", "pkg.handler.handle",
          "pkg.templates.render_html"): 10 * ms,
-        ("thread=worker-1", "pkg.handler.handle", "pkg.templates.render_html"): 25 * ms,
-        ("thread=worker-1", "pkg.handler.handle"): 15 * ms,
+        ("thread_name=worker-1", "pkg.handler.handle", "pkg.templates.render_html"): 25 * ms,
+        ("thread_name=worker-1", "pkg.handler.handle"): 15 * ms,
     }
     assert p.total(0) == 5
     assert p.duration_nanos == 40 * ms
@@ -130,3 +142,14 @@ def test_sniffers_do_not_claim_each_others_heads() -> None:
     assert speedscope.sniff(js, "x") and not collapsed.sniff(js, "x")
     assert collapsed.sniff(b"[unknown];main 3\n", "x")
     assert not speedscope.sniff(b"[unknown];main 3\n", "x")
+
+
+def test_pyspy_thread_named_late_is_one_thread(tmp_path: Path) -> None:
+    # py-spy writes "thread (ID)" until threading knows the name, then "thread (ID): NAME"
+    path = tmp_path / "t.folded"
+    path.write_text("thread (5);<module> (m.py:1) 1\nthread (5): MainThread;<module> (m.py:1) 2\n"
+                    "thread (6);f (m.py:3) 4\n")
+    assert stacks(load_any(path), 0) == {
+        ("thread_id=5", "thread_name=MainThread", "m.<module>"): 3,
+        ("thread_id=6", "m.f"): 4,
+    }
