@@ -11,7 +11,16 @@ import json
 import math
 from typing import Any, Dict, List, Mapping, Optional
 
-from profkit.bench.verdict import FASTER, SLOWER, TOO_FEW, Comparison, GeomeanRow, Row, SideStats
+from profkit.bench.verdict import (
+    FASTER,
+    SLOWER,
+    TOO_FEW,
+    UNCHANGED,
+    Comparison,
+    GeomeanRow,
+    Row,
+    SideStats,
+)
 
 FORMATS = ("table", "markdown", "json", "github")
 
@@ -82,6 +91,22 @@ def _geo_cells(g: GeomeanRow) -> List[str]:
 
 _HEADER = ["benchmark", "base", "new", "change", "p (Holm)", "verdict"]
 
+#: Above this many rows, table and Markdown list only rows with a verdict other than ``~``.
+MAX_ROWS = 50
+
+
+def visible_rows(c: Comparison, show_all: bool = False) -> List[Row]:
+    """Return the rows to print: all of them, or (over ``MAX_ROWS``) those that are not plain ``~``."""
+    if show_all or len(c.rows) <= MAX_ROWS:
+        return list(c.rows)
+    return [r for r in c.rows if r.verdict != UNCHANGED]
+
+
+def _hidden_note(c: Comparison, shown: List[Row]) -> List[str]:
+    hidden = len(c.rows) - len(shown)
+    return [f"{hidden} unchanged benchmarks not listed (--all lists them; --format json has all)"] \
+        if hidden else []
+
 
 def _notes(c: Comparison) -> List[str]:
     notes = list(c.notes)
@@ -101,7 +126,8 @@ def _headline(c: Comparison) -> str:
             f"{c.options.alpha:g})")
 
 
-def render_table(c: Comparison, profiles: Optional[Mapping[str, str]] = None, width: int = 120) -> str:
+def render_table(c: Comparison, profiles: Optional[Mapping[str, str]] = None, width: int = 120,
+                 show_all: bool = False) -> str:
     """Render a rich terminal table (no colour codes when written to a string)."""
     from rich.console import Console
     from rich.table import Table
@@ -111,14 +137,15 @@ def render_table(c: Comparison, profiles: Optional[Mapping[str, str]] = None, wi
     for h in _HEADER:
         table.add_column(h, overflow="fold")
     styles = {SLOWER: "bold red", FASTER: "green", TOO_FEW: "yellow"}
-    for row in c.rows:
+    shown = visible_rows(c, show_all)
+    for row in shown:
         table.add_row(*map(Text, _cells(row)), style=styles.get(row.verdict))
     for g in c.geomeans:
         table.add_row(*map(Text, _geo_cells(g)), style="dim")
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, highlight=False, soft_wrap=False)
     console.print(table)
-    for i, note in enumerate(_notes(c), 1):
+    for i, note in enumerate(_hidden_note(c, shown) + _notes(c), 1):
         console.print(f"[{i}] {note}", markup=False)
     for name, text in (profiles or {}).items():
         console.print(f"\nfunctions whose time grew most in {name}:\n{text}", markup=False)
@@ -130,13 +157,15 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(c: Comparison, profiles: Optional[Mapping[str, str]] = None) -> str:
+def render_markdown(c: Comparison, profiles: Optional[Mapping[str, str]] = None,
+                    show_all: bool = False) -> str:
     """Render a GitHub-flavoured Markdown report for a PR comment."""
     gate = ":x:" if c.exit_code else ":white_check_mark:"
     lines = [f"### {gate} Benchmark comparison — {_headline(c)}", ""]
     lines.append("| " + " | ".join(_HEADER) + " |")
     lines.append("|" + "---|" * len(_HEADER))
-    for row in c.rows:
+    shown = visible_rows(c, show_all)
+    for row in shown:
         cells = [_md_escape(x) for x in _cells(row)]
         if row.verdict == SLOWER:
             cells[-1] = f"**{cells[-1]}**"
@@ -144,7 +173,7 @@ def render_markdown(c: Comparison, profiles: Optional[Mapping[str, str]] = None)
     for g in c.geomeans:
         lines.append("| " + " | ".join(f"*{x}*" if x else "" for x in _geo_cells(g)) + " |")
     lines.append("")
-    for i, note in enumerate(_notes(c), 1):
+    for i, note in enumerate(_hidden_note(c, shown) + _notes(c), 1):
         lines.append(f"{i}. {_md_escape(note)}")
     for name, text in (profiles or {}).items():
         lines += ["", f"<details><summary>Functions whose time grew most in <code>{name}</code>"
@@ -205,8 +234,11 @@ def render_github(c: Comparison, profiles: Optional[Mapping[str, str]] = None) -
     return "\n".join(lines) + "\n"
 
 
-def render(c: Comparison, fmt: str, profiles: Optional[Mapping[str, str]] = None) -> str:
-    """Render in one of ``FORMATS``."""
-    renderers = {"table": render_table, "markdown": render_markdown, "json": render_json,
-                 "github": render_github}
-    return renderers[fmt](c, profiles)
+def render(c: Comparison, fmt: str, profiles: Optional[Mapping[str, str]] = None,
+           show_all: bool = False) -> str:
+    """Render in one of ``FORMATS`` (``show_all`` matters to table and Markdown only)."""
+    if fmt == "table":
+        return render_table(c, profiles, show_all=show_all)
+    if fmt == "markdown":
+        return render_markdown(c, profiles, show_all=show_all)
+    return render_json(c, profiles) if fmt == "json" else render_github(c, profiles)

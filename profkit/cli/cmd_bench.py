@@ -63,6 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only benchmarks whose name matches gate the exit code (repeatable)")
     c.add_argument("--format", choices=("table", "markdown", "json", "github"), default="table")
     c.add_argument("-o", "--output", help="write the report to this file instead of stdout")
+    c.add_argument("--all", action="store_true",
+                   help="list every benchmark in table/Markdown (default: over 50, only those with a verdict)")
     c.add_argument("--markdown", metavar="FILE", help="also write a Markdown report (PR comment)")
     c.add_argument("--profiles", action="store_true",
                    help="for each slower benchmark show the functions whose time per call grew most, "
@@ -158,9 +160,9 @@ def _compare(args: argparse.Namespace) -> int:
         from profkit.bench.profiles import profile_diffs
 
         profiles = profile_diffs(comparison, base_runs, new_runs, top=args.top)
-    _emit(report.render(comparison, args.format, profiles), args.output)
+    _emit(report.render(comparison, args.format, profiles, show_all=args.all), args.output)
     if args.markdown:
-        _emit(report.render_markdown(comparison, profiles), args.markdown)
+        _emit(report.render_markdown(comparison, profiles, show_all=args.all), args.markdown)
     return comparison.exit_code
 
 

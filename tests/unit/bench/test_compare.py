@@ -219,3 +219,16 @@ def test_cli_and_plugin_imports_stay_light() -> None:
             "'profkit.bench.stats') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_large_comparisons_list_only_rows_with_a_verdict(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:  # type: ignore[type-arg]
+    base = {f"t::b{i}": timings(1e-3, 20, i) for i in range(60)}
+    new = {f"t::b{i}": timings(1e-3 * (1.5 if i == 7 else 1.0), 20, 100 + i) for i in range(60)}
+    b, n = write_run(tmp_path / "b.json", base), write_run(tmp_path / "n.json", new)
+    assert main(["bench", "compare", str(b), str(n), "--format", "markdown"]) == 1
+    text = capsys.readouterr().out
+    assert "t::b7 " in text and "t::b8 " not in text
+    assert "59 unchanged benchmarks not listed" in text
+    assert main(["bench", "compare", str(b), str(n), "--all"]) == 1
+    assert "t::b8 " in capsys.readouterr().out
