@@ -13,9 +13,11 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from profkit.bench.verdict import (
     FASTER,
+    RUN_U,
     SLOWER,
     TOO_FEW,
     UNCHANGED,
+    WELCH_SUMMARY,
     Comparison,
     GeomeanRow,
     Row,
@@ -63,12 +65,16 @@ def format_change(row: Row) -> str:
 
 
 def format_p(row: Row) -> str:
-    """Return ``p=0.001 n=20+20`` in benchstat's spirit (the Holm-adjusted p when available)."""
+    """Return ``p=0.001 n=20+20`` in benchstat's spirit (the Holm-adjusted p when available).
+
+    ``runs`` marks run-median samples, ``Welch`` the summary-only t-test.
+    """
     if row.p is None:
         return ""
     p = row.p_adjusted if row.p_adjusted is not None else row.p
     n = f"{row.base.n}+{row.new.n}" if row.base and row.new else ""
-    return f"p={p:.3g} n={n}"
+    suffix = {RUN_U: " runs", WELCH_SUMMARY: " Welch"}.get(row.method or "", "")
+    return f"p={p:.3g} n={n}{suffix}"
 
 
 def _verdict_text(row: Row) -> str:
@@ -138,10 +144,13 @@ def render_table(c: Comparison, profiles: Optional[Mapping[str, str]] = None, wi
         table.add_column(h, overflow="fold")
     styles = {SLOWER: "bold red", FASTER: "green", TOO_FEW: "yellow"}
     shown = visible_rows(c, show_all)
-    for row in shown:
-        table.add_row(*map(Text, _cells(row)), style=styles.get(row.verdict))
-    for g in c.geomeans:
-        table.add_row(*map(Text, _geo_cells(g)), style="dim")
+    all_cells = [_HEADER] + [_cells(r) for r in shown] + [_geo_cells(g) for g in c.geomeans]
+    for cells, row in zip(all_cells[1:], shown):
+        table.add_row(*map(Text, cells), style=styles.get(row.verdict))
+    for cells in all_cells[1 + len(shown):]:
+        table.add_row(*map(Text, cells), style="dim")
+    needed = sum(max(len(cells[i]) for cells in all_cells) for i in range(len(_HEADER))) + 2 * len(_HEADER)
+    width = max(width, needed)  # never fold names: CI logs are wide
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, highlight=False, soft_wrap=False)
     console.print(table)

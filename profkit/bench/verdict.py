@@ -264,7 +264,7 @@ def _notes(c: Comparison, base: Dict[BenchKey, PooledBench], new: Dict[BenchKey,
         notes.append("summary only: some files hold no raw samples (write them with --benchmark-json "
                      "or --benchmark-save-data)")
     if any(r.method == WELCH_SUMMARY for r in c.rows):
-        notes.append("rows marked Welch use a t-test on mean/stddev/rounds from single summaries; it "
+        notes.append("rows marked Welch use Welch's t-test on mean/stddev/rounds from single summaries; it "
                      "assumes independent rounds and ignores run-to-run noise: treat as indicative")
     if tested > 1:
         notes.append(f"p-values Holm-adjusted across {tested} benchmarks (alpha {opts.alpha:g})")

@@ -232,3 +232,20 @@ def test_large_comparisons_list_only_rows_with_a_verdict(tmp_path: Path,
     assert "59 unchanged benchmarks not listed" in text
     assert main(["bench", "compare", str(b), str(n), "--all"]) == 1
     assert "t::b8 " in capsys.readouterr().out
+
+
+def test_summary_only_corpus_runs(corpus: Path, tmp_path: Path) -> None:
+    runs = sorted((corpus / "pytest-benchmark-history").glob("*.json"))
+    out = tmp_path / "r.json"
+    # 15 A/A runs per side, summary only: per-run medians are the samples; nothing to report.
+    assert main(["bench", "compare", ",".join(map(str, runs[:15])), ",".join(map(str, runs[15:])),
+                 "--format", "json", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    (row,) = doc["benchmarks"]
+    assert row["method"] == RUN_U and row["base"]["runs"] == 15 and row["base"]["raw"] is False
+    assert row["verdict"] == UNCHANGED
+    assert any(n.startswith("summary only") for n in doc["notes"])
+    # One file per side: Welch's t-test on the summaries, flagged.
+    assert main(["bench", "compare", str(runs[0]), str(runs[25]), "--format", "json", "-o", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["benchmarks"]
+    assert row["method"] == WELCH_SUMMARY and row["base"]["n"] == 9987
