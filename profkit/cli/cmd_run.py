@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import List
+from typing import TYPE_CHECKING, List
+
+if TYPE_CHECKING:
+    from profkit.collect.session import RunCollector
 
 NAME = "run"
 HELP = "run a Python program under the CPU / wall-clock profilers and write pprof files"
@@ -33,11 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def collectors(args: argparse.Namespace) -> List[object]:
+def collectors(args: argparse.Namespace) -> List[RunCollector]:
     """Return the RunCollectors the options ask for (empty when none)."""
     from profkit.collect.session import SamplerCollector
 
-    out: List[object] = []
+    out: List[RunCollector] = []
     if args.cpu or args.wall:
         out.append(SamplerCollector(args.cpu, args.wall, args.rate, args.max_depth))
     return out
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     _check_outputs(args)
     if not (0 < args.rate <= 10000):
         raise InputError(f"--rate must be between 1 and 10000 Hz, got {args.rate:g}")
-    session = RunSession(collectors(args))  # type: ignore[arg-type]
+    session = RunSession(collectors(args))
     wanted = ", ".join(f"{k} -> {v}" for k, v in (("cpu", args.cpu), ("wall", args.wall)) if v)
     _status(f"profiling {program.target} ({wanted}, {args.rate:g} Hz)")
     import gc

@@ -194,7 +194,7 @@ class Sampler:
         own = self._own_ident
         threads = self._threads
         interner_stack = self._interner.stack
-        read = threadclock.read_ns
+        clock_gettime_ns = time.clock_gettime_ns
         want_cpu, want_wall = self.cpu, self.wall
         agg_cpu, agg_wall = self._agg_cpu, self._agg_wall
         for ident, frame in frames.items():
@@ -203,19 +203,23 @@ class Sampler:
             st = threads.get(ident)
             if st is None:
                 st = self._state_for(ident, baseline=False)
-            cpu_now = read(st.clock)
-            if cpu_now is None:  # no per-thread clock here: count wall time as CPU
+            if st.clock is None:  # no per-thread clock here: count wall time as CPU
                 cpu_delta = wall_delta
-            elif cpu_now == GONE:  # exited (its ident may be reused): start afresh next time
-                cpu_delta = 0
-                del threads[ident]
             else:
-                cpu_delta = max(0, cpu_now - st.cpu_ns)
-                st.cpu_ns = cpu_now
+                try:
+                    cpu_now = clock_gettime_ns(st.clock)
+                except OSError:  # exited (its ident may be reused): start afresh next time
+                    cpu_now = GONE
+                if cpu_now == GONE:
+                    cpu_delta = 0
+                    del threads[ident]
+                else:
+                    cpu_delta = max(0, cpu_now - st.cpu_ns)
+                    st.cpu_ns = cpu_now
             if cpu_delta <= 0 and not want_wall:
                 continue  # idle since the last sample: nothing to charge, no stack walk
             stack = interner_stack(frame)
-            user = _by_thread.get(ident, ())
+            user = _by_thread.get(ident, ()) if _by_thread else ()
             st.last_stack = stack
             st.last_user = user
             if want_cpu and cpu_delta > 0:

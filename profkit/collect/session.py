@@ -4,7 +4,8 @@ A session starts its collectors, and ``finish()`` stops them and writes each
 profile atomically. ``finish()`` is idempotent and best-effort per collector, and
 is also run when the program calls ``os._exit`` (the session wraps ``os._exit`` in
 this process only; a forked child calling it is not affected) or gets SIGTERM while
-it has no handler of its own. Nothing can be written after SIGKILL or a crash.
+it has no handler of its own. A forked child never writes (the files are the
+parent's). Nothing can be written after SIGKILL or a crash.
 
 Other collectors join a session by implementing ``RunCollector`` (``start()``, and
 ``stop()`` returning ``(path, profile)`` pairs) and being passed to ``RunSession``.
@@ -102,6 +103,8 @@ class RunSession:
         if self._finished:
             return self.written
         self._finished = True
+        if os.getpid() != self._pid:  # a forked child leaving normally: the files are the parent's
+            return self.written
         if self._real_exit is not None:
             os._exit = self._real_exit  # type: ignore[assignment]
         for c in self.collectors:

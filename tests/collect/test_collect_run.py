@@ -39,6 +39,11 @@ if mode == "exit":
 if mode == "_exit":
     sys.stdout.flush()
     os._exit(4)
+if mode == "fork":
+    if os.fork() == 0:
+        time.sleep(1.0)  # outlive the parent, then leave through profkit run's code path
+        sys.exit(0)
+    work(0.1)
 if mode == "spin":
     open(os.environ["OUT"] + ".ready", "w").close()
     while True:
@@ -68,7 +73,9 @@ def _env(tmp_path: Path) -> dict:
     return dict(os.environ, OUT=str(tmp_path / "out.json"))
 
 
-@pytest.mark.parametrize("mode,code", [("", 0), ("raise", 1), ("exit", 3), ("_exit", 4)])
+@pytest.mark.parametrize(
+    "mode,code", [("", 0), ("raise", 1), ("exit", 3), ("_exit", 4), ("fork", 0)]
+)
 def test_exit_code_passes_through_and_profiles_are_written(
     script: Path, tmp_path: Path, mode: str, code: int
 ) -> None:
@@ -84,6 +91,8 @@ def test_exit_code_passes_through_and_profiles_are_written(
         check_valid(p)
         assert p.sample_types[1].type == kind and p.duration_nanos > 0
         assert p.total(1) > 0
+    if mode == "fork":  # the parent's profile, not one the child wrote over it
+        assert load(cpu).total(1) > 0.5e9
     if mode == "raise":
         assert "ValueError: boom" in proc.stderr and "app.py" in proc.stderr
         assert "runpy" not in proc.stderr
