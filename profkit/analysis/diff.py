@@ -45,8 +45,8 @@ def diff(base: Profile, new: Profile, *, normalize: bool = False) -> Profile:
 
 
 def is_diff(p: Profile) -> bool:
-    """Return True if some sample carries ``pprof::base`` (the profile is a diff)."""
-    return any(BASE_LABEL in s.labels for s in p.samples)
+    """Return True if some sample carries ``pprof::base=true`` (the profile is a diff)."""
+    return any("true" in s.labels.get(BASE_LABEL, ()) for s in p.samples)
 
 
 def delta(p0: Profile, p1: Profile) -> Profile:

@@ -96,7 +96,7 @@ def from_profile(p: Profile, *, with_labels: bool = True) -> StackTable:
         loc_mapfile=loc_mapfile,
         stacks=[[loc.id for loc in s.locations] for s in samples],
         values=[s.values for s in samples],
-        base=[_BASE in s.labels for s in samples],
+        base=["true" in s.labels.get(_BASE, ()) for s in samples],
         labels=[s.labels for s in samples] if with_labels else None,
         num_labels=[s.num_labels for s in samples] if with_labels else None,
         num_units=[s.num_units for s in samples] if with_labels else None,
@@ -192,7 +192,9 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
                     num_units.append({})
                 continue
             if labels is None:
-                base[i] = any(lab.key == base_key for lab in smp.label)
+                base[i] = any(
+                    lab.key == base_key and s(lab.str) == "true" for lab in smp.label
+                )
                 continue
             lab_s: Labels = {}
             lab_n: NumLabels = {}
@@ -204,7 +206,7 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
                 else:
                     lab_n.setdefault(key, []).append(lab.num)
                     lab_u.setdefault(key, []).append(s(lab.num_unit))
-            base[i] = _BASE in lab_s
+            base[i] = "true" in lab_s.get(_BASE, ())
             labels.append(lab_s)
             assert num_labels is not None and num_units is not None
             num_labels.append(lab_n)

@@ -1,4 +1,7 @@
-"""``profkit top FILE [FILE...]``: pprof's ``-top`` report; several files are merged."""
+"""``profkit top FILE [FILE...]``: pprof's ``-top`` report; several files are merged.
+
+``--diff-base B`` / ``--base B`` compare against B as pprof's flags do.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,12 @@ HELP = "print the top functions by flat or cumulative value, as `go tool pprof -
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register this command's arguments."""
     p.add_argument("files", nargs="+", metavar="FILE", help="profile files (merged if several)")
+    base = p.add_mutually_exclusive_group()
+    base.add_argument("--diff-base", metavar="BASE",
+                      help="show the difference against BASE (pprof -diff_base)")
+    base.add_argument("--base", metavar="BASE", help="subtract BASE (pprof -base)")
+    p.add_argument("--normalize", action="store_true",
+                   help="with a base: scale the inputs to the base's totals first")
     add_view_arguments(p)
 
 
@@ -20,16 +29,21 @@ def run(args: argparse.Namespace) -> int:
     """Print the top table of the merged inputs."""
     options = options_from_args(args)
     with_labels = bool(options.tagfocus or options.tagignore)
-    if len(args.files) == 1:
+    if len(args.files) == 1 and not (args.diff_base or args.base):
         from profkit.cli._fast_load import load_table
 
         table = load_table(args.files[0], with_labels=with_labels)
     else:
-        from profkit.analysis import merge
+        from profkit.analysis import diff, merge, subtract
         from profkit.analysis.stacks import from_profile
         from profkit.load import load_any
 
-        table = from_profile(merge([load_any(f) for f in args.files]), with_labels=with_labels)
+        profile = merge([load_any(f) for f in args.files])
+        if args.diff_base:
+            profile = diff(load_any(args.diff_base), profile, normalize=args.normalize)
+        elif args.base:
+            profile = subtract(profile, load_any(args.base), normalize=args.normalize)
+        table = from_profile(profile, with_labels=with_labels)
     from profkit.model.errors import ProfileFormatError
     from profkit.views.top import top_from_table
 

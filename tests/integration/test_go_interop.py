@@ -242,3 +242,20 @@ def test_numeric_tagfocus_matches(go_pprof, tmp_path: Path, capsys, spec: str) -
     path = _heap_profiles(tmp_path)["heap"]
     expected = go_pprof("-top", f"-tagfocus={spec}", str(path)).stdout
     assert profkit_top(capsys, "--tagfocus", spec, str(path)) == expected
+
+
+@pytest.mark.parametrize("flag", ["base", "diff_base"])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_top_base_flags_match(  # type: ignore[no-untyped-def]
+    corpus: Path, go_pprof, tmp_path: Path, capsys, flag: str, normalize: bool
+) -> None:
+    base = load(corpus / "sample.cpu")
+    new = base.copy()
+    new.samples = new.samples[::2]
+    base_path, new_path = tmp_path / "base.pb.gz", tmp_path / "new.pb.gz"
+    save(base, base_path)
+    save(new, new_path)
+    go_args = [f"-{flag}", str(base_path)] + (["-normalize"] if normalize else [])
+    pk_args = [f"--{flag.replace('_', '-')}", str(base_path)] + (["--normalize"] if normalize else [])
+    expected = go_pprof("-top", *go_args, str(new_path)).stdout
+    assert profkit_top(capsys, *pk_args, str(new_path)) == expected
