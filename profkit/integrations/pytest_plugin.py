@@ -10,7 +10,8 @@ number of calls is recorded (profile comment, and the benchmark's ``extra_info``
 the test call itself).
 
 Without ``--profkit-profile`` the plugin only registers its options: nothing is imported, no hook
-wraps a test.
+wraps a test. When a CPU profile is already running in the process (the code under test profiles
+itself), the benchmark is not profiled and ``extra_info["profkit_profile_error"]`` says why.
 """
 
 from __future__ import annotations
@@ -126,8 +127,13 @@ class ProfilingPlugin:
             yield
             return
         from profkit.collect.cpu import CpuProfiler
+        from profkit.errors import CollectorBusyError
 
-        profiler = CpuProfiler(rate_hz=self.rate_hz).start()
+        try:
+            profiler = CpuProfiler(rate_hz=self.rate_hz).start()
+        except CollectorBusyError:  # the code under test profiles itself: leave it alone
+            yield
+            return
         try:
             yield
         finally:
@@ -135,11 +141,16 @@ class ProfilingPlugin:
 
     def _profile_benchmark(self, item: pytest.Item, fixture: Any, call: Callable[[], Any]) -> None:
         from profkit.collect.cpu import CpuProfiler
+        from profkit.errors import CollectorBusyError
 
         stats = getattr(getattr(fixture, "stats", None), "stats", None)
         median = getattr(stats, "median", 0.0) or 0.0
         calls = max(1, math.ceil(self.seconds / median)) if median > 0 else 0
-        profiler = CpuProfiler(rate_hz=self.rate_hz).start()
+        try:
+            profiler = CpuProfiler(rate_hz=self.rate_hz).start()
+        except CollectorBusyError as e:
+            fixture.extra_info["profkit_profile_error"] = str(e)
+            return
         done = 0
         try:
             if calls:
