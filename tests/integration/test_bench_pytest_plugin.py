@@ -61,3 +61,19 @@ def test_profile_per_benchmark_recorded_in_the_json(pytester: pytest.Pytester) -
     plain = Path(pytester.path / "profiles" / "test_suite.py__test_plain.pb.gz")
     assert plain.is_file()
     check_valid(load(plain))
+
+
+def test_busy_profiler_is_reported_not_fatal(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+from profkit.collect.cpu import CpuProfiler
+_running = CpuProfiler().start()  # the project profiles its whole session itself
+""")
+    pytester.makepyfile(test_suite=SUITE)
+    out = pytester.path / "run.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--benchmark-json={out}", "--benchmark-min-rounds=3",
+        "--benchmark-max-time=0.01", "--profkit-profile", "profiles", "--profkit-profile-tests")
+    result.assert_outcomes(passed=3)
+    extra = {b["name"]: b["extra_info"] for b in json.loads(out.read_text())["benchmarks"]}
+    assert "already in use" in extra["test_bench"]["profkit_profile_error"]
+    assert "profkit_profile" not in extra["test_bench"]
