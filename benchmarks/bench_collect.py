@@ -14,6 +14,10 @@ a shuffled order. Figures: the median over rounds of (variant / plain of the sam
 round), the ratio of best times (robust when the machine is shared), and the same
 median for the target's process CPU time (for py-spy, its own process is not counted).
 1.00 means no overhead.
+
+Then profkit alone, A/B inside one process: the same work with the profiler off and on,
+in back-to-back segments of ~0.2 s, many pairs; the median on/off ratio is the
+profiler's marginal cost with machine load largely cancelled (start-up excluded).
 """
 
 from __future__ import annotations
@@ -148,6 +152,53 @@ def measure(workload: str, pairs: int, tmp: str) -> Dict[str, Tuple[float, ...]]
     return out
 
 
+INTERLEAVED = """
+import statistics, sys, threading, time
+from profkit.collect.cpu import CpuProfiler
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def cpu_work(n=12):
+    for _ in range(n):
+        fib(24)
+
+def threaded_work():
+    ts = [threading.Thread(target=cpu_work, args=(3,)) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+work = cpu_work if sys.argv[1] == "cpu" else threaded_work
+rate = float(sys.argv[2])
+ratios = []
+for _ in range(int(sys.argv[3])):
+    pair = []
+    for on in (False, True):
+        prof = CpuProfiler(rate).start() if on else None
+        w0 = time.perf_counter()
+        work()
+        pair.append(time.perf_counter() - w0)
+        if prof is not None:
+            prof.stop()
+    ratios.append(pair[1] / pair[0])
+print(statistics.median(ratios))
+"""
+
+
+def interleaved(workload: str, rate: int, pairs: int) -> float:
+    """Median wall ratio on/off of back-to-back segments in one process (load cancels out)."""
+    res = subprocess.run(
+        [sys.executable, "-c", INTERLEAVED, workload, str(rate), str(pairs)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return float(res.stdout.strip())
+
+
 def main() -> int:
     """Print one table row per workload and variant."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -170,6 +221,13 @@ def main() -> int:
             for variant, (med, best, cpu, own) in measure(path, pairs, tmp).items():
                 own_text = "" if own != own else f"{own * 100:.2f} %"  # NaN: not profkit
                 print(f"| {name} | {variant} | {med:.3f} | {best:.3f} | {cpu:.3f} | {own_text} |")
+    n = 10 if args.quick else 30
+    print(f"\nprofkit alone, in one process: {n} back-to-back pairs of ~0.2 s segments")
+    print("| workload | rate | wall ratio on/off (median of pairs) |")
+    print("| --- | --- | --- |")
+    for name in ("cpu", "threads"):
+        for rate in (100, 1000):
+            print(f"| {name} | {rate} Hz | {interleaved(name, rate, n):.3f} |")
     return 0
 
 
