@@ -1,0 +1,235 @@
+"""CPU profiler overhead beside py-spy and pyinstrument, on the same workloads, same run.
+
+Run: ``.venv/bin/python benchmarks/bench_collect.py [--pairs N] [--quick]``.
+
+Two workloads, each a fresh interpreter that times its own work section
+(``perf_counter`` around it, so interpreter start-up and profile writing are out):
+
+- ``cpu``: recursive Fibonacci, one thread (deep-ish stacks, pure bytecode);
+- ``threads``: 4 threads sharing the CPU (GIL hand-offs) plus a lock-protected counter.
+
+Variants: plain; ``profkit run --cpu`` at 100 Hz and 1000 Hz; ``py-spy record`` at
+100 Hz; ``pyinstrument`` (its default 1 ms interval). Every round runs all variants in
+a shuffled order. Figures: the median over rounds of (variant / plain of the same
+round), the ratio of best times (robust when the machine is shared), and the same
+median for the target's process CPU time (for py-spy, its own process is not counted).
+1.00 means no overhead.
+
+Then profkit alone, A/B inside one process: the same work with the profiler off and on,
+in back-to-back segments of ~0.2 s, many pairs; the median on/off ratio is the
+profiler's marginal cost with machine load largely cancelled (start-up excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from typing import Dict, List, Tuple
+
+CPU_WORKLOAD = """
+import time
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+t0, c0 = time.perf_counter(), time.process_time()
+for _ in range(SCALE):
+    fib(24)
+print("WORK", time.perf_counter() - t0, time.process_time() - c0)
+"""
+
+THREADS_WORKLOAD = """
+import threading, time
+lock = threading.Lock()
+total = [0]
+def work(n):
+    for i in range(n):
+        x = 0
+        for j in range(200):
+            x += j * i
+        with lock:
+            total[0] += 1
+t0, c0 = time.perf_counter(), time.process_time()
+ts = [threading.Thread(target=work, args=(SCALE * 150,)) for _ in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("WORK", time.perf_counter() - t0, time.process_time() - c0)
+"""
+
+
+def variants(tmp: str) -> Dict[str, List[str]]:
+    """Return the command prefix of each variant (the workload path is appended)."""
+    py = sys.executable
+    bindir = os.path.dirname(py)
+    pyspy = shutil.which("py-spy") or shutil.which("py-spy", path=bindir)
+    out = {
+        "plain": [py],
+        "profkit 100 Hz": [py, "-m", "profkit", "run", "--cpu", f"{tmp}/p100.pb.gz", "--", py],
+        "profkit 1000 Hz": [
+            py,
+            "-m",
+            "profkit",
+            "run",
+            "--rate",
+            "1000",
+            "--cpu",
+            f"{tmp}/p1k.pb.gz",
+            "--",
+            py,
+        ],
+    }
+    if pyspy:
+        out["py-spy 100 Hz"] = [
+            pyspy,
+            "record",
+            "-r",
+            "100",
+            "-f",
+            "speedscope",
+            "-o",
+            f"{tmp}/s.json",
+            "--",
+            py,
+        ]
+    try:
+        import pyinstrument  # noqa: F401
+
+        out["pyinstrument"] = [py, "-m", "pyinstrument", "-o", f"{tmp}/pi.txt"]
+    except ImportError:
+        pass
+    return out
+
+
+def sampler_share(cmd: List[str], work_cpu: float) -> float:
+    """Return the profkit sampler's own CPU time / the work's CPU time, from the comment."""
+    if "--cpu" not in cmd:
+        return float("nan")
+    from profkit.model import load
+
+    comment = " ".join(load(cmd[cmd.index("--cpu") + 1]).comments)
+    m = re.search(r"sampler CPU ([\d.]+) ms", comment)
+    return float(m.group(1)) / 1e3 / work_cpu if m else float("nan")
+
+
+def work_seconds(cmd: List[str]) -> Tuple[float, float]:
+    """Run one command; return the (wall, process CPU) seconds the workload printed."""
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600)
+    for line in res.stdout.splitlines():
+        if line.startswith("WORK "):
+            _, wall, cpu = line.split()
+            return float(wall), float(cpu)
+    raise RuntimeError(f"no WORK line from {cmd}: {res.stdout!r} {res.stderr!r}")
+
+
+def measure(workload: str, pairs: int, tmp: str) -> Dict[str, Tuple[float, ...]]:
+    """Return per variant: median paired wall ratio, best/best wall, median CPU ratio,
+    and the median share of the sampler's own CPU (profkit only)."""
+    vs = variants(tmp)
+    walls: Dict[str, List[float]] = {name: [] for name in vs}
+    cpus: Dict[str, List[float]] = {name: [] for name in vs}
+    shares: Dict[str, List[float]] = {name: [] for name in vs}
+    for _ in range(pairs):
+        order = list(vs)
+        random.shuffle(order)
+        for name in order:
+            wall, cpu = work_seconds([*vs[name], workload])
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+            shares[name].append(sampler_share(vs[name], cpu))
+    out = {}
+    for name in vs:
+        out[name] = (
+            statistics.median(w / p for w, p in zip(walls[name], walls["plain"])),
+            min(walls[name]) / min(walls["plain"]),
+            statistics.median(c / p for c, p in zip(cpus[name], cpus["plain"])),
+            statistics.median(shares[name]),
+        )
+    return out
+
+
+INTERLEAVED = """
+import statistics, sys, threading, time
+from profkit.collect.cpu import CpuProfiler
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def cpu_work(n=12):
+    for _ in range(n):
+        fib(24)
+
+def threaded_work():
+    ts = [threading.Thread(target=cpu_work, args=(3,)) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+work = cpu_work if sys.argv[1] == "cpu" else threaded_work
+rate = float(sys.argv[2])
+ratios = []
+for _ in range(int(sys.argv[3])):
+    pair = []
+    for on in (False, True):
+        prof = CpuProfiler(rate).start() if on else None
+        w0 = time.perf_counter()
+        work()
+        pair.append(time.perf_counter() - w0)
+        if prof is not None:
+            prof.stop()
+    ratios.append(pair[1] / pair[0])
+print(statistics.median(ratios))
+"""
+
+
+def interleaved(workload: str, rate: int, pairs: int) -> float:
+    """Median wall ratio on/off of back-to-back segments in one process (load cancels out)."""
+    res = subprocess.run(
+        [sys.executable, "-c", INTERLEAVED, workload, str(rate), str(pairs)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return float(res.stdout.strip())
+
+
+def main() -> int:
+    """Print one table row per workload and variant."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=int, default=7, help="shuffled rounds (default 7)")
+    ap.add_argument("--quick", action="store_true", help="3 rounds of a shorter workload")
+    args = ap.parse_args()
+    scales = {"cpu": 30, "threads": 40} if args.quick else {"cpu": 80, "threads": 100}
+    pairs = 3 if args.quick else args.pairs
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {pairs} rounds per figure")
+    print(
+        "| workload | variant | wall ratio (median of rounds) | wall ratio (best/best) "
+        "| target CPU ratio | sampler's own CPU / work CPU |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory(prefix="profkit-bench-") as tmp:
+        for name, source in (("cpu", CPU_WORKLOAD), ("threads", THREADS_WORKLOAD)):
+            path = os.path.join(tmp, f"{name}_workload.py")
+            with open(path, "w") as f:
+                f.write(source.replace("SCALE", str(scales[name])))
+            for variant, (med, best, cpu, own) in measure(path, pairs, tmp).items():
+                own_text = "" if own != own else f"{own * 100:.2f} %"  # NaN: not profkit
+                print(f"| {name} | {variant} | {med:.3f} | {best:.3f} | {cpu:.3f} | {own_text} |")
+    n = 10 if args.quick else 30
+    print(f"\nprofkit alone, in one process: {n} back-to-back pairs of ~0.2 s segments")
+    print("| workload | rate | wall ratio on/off (median of pairs) |")
+    print("| --- | --- | --- |")
+    for name in ("cpu", "threads"):
+        for rate in (100, 1000):
+            print(f"| {name} | {rate} Hz | {interleaved(name, rate, n):.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

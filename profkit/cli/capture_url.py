@@ -1,0 +1,190 @@
+"""``profkit capture URL``: fetch a profile from a ``/debug/profile`` endpoint (or Go's pprof).
+
+The URL may be the service's base (``http://127.0.0.1:8000``: the default prefix is
+added), a prefix (``http://host/ops/prof``), or a full endpoint
+(``http://host/debug/profile/heap``, ``http://host/debug/pprof/profile``). Timeouts follow
+``go tool pprof``: 1.5 × seconds (60 s for point-in-time profiles) plus 5 s for the
+HTTP exchange. The body is checked to be a profile before anything is written, and
+written atomically, so an error or Ctrl-C leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from profkit.endpoints.catalog import BY_NAME
+from profkit.endpoints.config import DEFAULT_PREFIX
+from profkit.errors import CommandError, InputError, ProfileFormatError
+from profkit.model import Profile, parse
+
+TYPES = ("cpu", "wall", "heap", "allocs", "threads", "threadcreate", "block", "mutex")
+MAX_BODY = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to fetch from and how long it should take (``seconds`` None = point in time)."""
+
+    url: str
+    kind: str
+    seconds: Optional[float]
+    timeout: float
+
+
+def build_target(
+    url: str, kind: Optional[str], seconds: Optional[float], timeout: Optional[float] = None
+) -> Target:
+    """Return the endpoint URL for ``kind`` under ``url``; InputError on a bad combination.
+
+    ``kind`` None means the kind named by the URL, else ``cpu``. ``seconds`` None means
+    30 for cpu/wall and a point-in-time profile for the others (a number = delta).
+    """
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"{url}: not an http(s) URL (example: http://127.0.0.1:8000)")
+    path = parts.path.rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if last in BY_NAME and last != "cmdline":
+        named = BY_NAME[last].name
+        if kind is not None and BY_NAME.get(kind) is not BY_NAME[last]:
+            raise InputError(f"--type {kind} contradicts the URL, which asks for {last}")
+        kind = named
+    else:
+        kind = kind or "cpu"
+        if kind not in BY_NAME or kind == "cmdline":
+            raise InputError(f"--type {kind}: choose from {', '.join(TYPES)}")
+        path = (path or DEFAULT_PREFIX) + "/" + kind
+    canonical = BY_NAME[kind].name
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if seconds is None and "seconds" in query:
+        try:
+            seconds = float(query["seconds"])
+        except ValueError:
+            raise InputError(f"seconds={query['seconds']!r} in the URL is not a number") from None
+    if seconds is None and canonical in ("cpu", "wall"):
+        seconds = 30.0
+    if seconds is not None:
+        if not seconds > 0:
+            raise InputError("--seconds must be positive")
+        query["seconds"] = f"{seconds:g}"
+    if timeout is None:
+        timeout = (seconds * 1.5 if seconds is not None else 60.0) + 5.0
+    full = urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
+    return Target(full, canonical, seconds, timeout)
+
+
+def _server_message(err: urllib.error.HTTPError) -> str:
+    try:
+        body = err.read(4096).decode("utf-8", "replace").strip()
+    except Exception:
+        body = ""
+    first = body.splitlines()[0].strip() if body else ""
+    ctype = err.headers.get("Content-Type", "") if err.headers else ""
+    status = f"{err.code} {err.reason}"
+    if first and ctype.startswith("text/plain"):
+        return f"server answered {status}: {first}"
+    if err.code == 404:
+        return f"server answered {status} (no profiling endpoint at this URL: is the middleware mounted, with this prefix?)"
+    return f"server answered {status}"
+
+
+def fetch(target: Target, headers: Dict[str, str]) -> Tuple[bytes, str]:
+    """GET ``target.url``; return (body, content type). CommandError with one line on failure."""
+    req = urllib.request.Request(target.url, headers={"User-Agent": "profkit-capture", **headers})
+    host = urlsplit(target.url).netloc
+    try:
+        with urllib.request.urlopen(req, timeout=target.timeout) as resp:
+            body = resp.read(MAX_BODY + 1)
+            ctype = str(resp.headers.get("Content-Type", ""))
+    except urllib.error.HTTPError as e:
+        raise CommandError(_server_message(e)) from None
+    except urllib.error.URLError as e:
+        reason = e.reason
+        if isinstance(reason, ConnectionRefusedError):
+            raise CommandError(f"cannot connect to {host}: connection refused (is the service running?)") from None
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise CommandError(_timeout_message(target)) from None
+        if isinstance(reason, socket.gaierror):
+            raise CommandError(f"cannot resolve {host}: {reason.strerror or reason}") from None
+        raise CommandError(f"cannot fetch {target.url}: {reason}") from None
+    except (socket.timeout, TimeoutError):
+        raise CommandError(_timeout_message(target)) from None
+    except ConnectionError as e:
+        raise CommandError(f"connection to {host} failed: {e.strerror or type(e).__name__}") from None
+    if len(body) > MAX_BODY:
+        raise CommandError(f"the response from {target.url} is larger than {MAX_BODY} bytes")
+    return body, ctype
+
+
+def _timeout_message(target: Target) -> str:
+    return f"no complete answer from {target.url} within {target.timeout:g} s (raise --timeout?)"
+
+
+def check_profile(body: bytes, ctype: str, url: str) -> Profile:
+    """Return the parsed profile; CommandError if ``body`` is not one."""
+    try:
+        return parse(body)
+    except ProfileFormatError:
+        head = body[:60].decode("utf-8", "replace").replace("\n", " ").strip()
+        raise CommandError(
+            f"the response from {url} is not a profile (Content-Type {ctype or 'none'}, "
+            f"starts with {head!r})"
+        ) from None
+
+
+def fetch_with_progress(target: Target, headers: Dict[str, str], *, show_bar: bool) -> Tuple[bytes, str]:
+    """Run ``fetch`` in a worker thread while the main thread shows progress.
+
+    Ctrl-C in the main thread propagates at once (the worker is a daemon thread and
+    its result is dropped), so nothing is written.
+    """
+    result: Dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            result["value"] = fetch(target, headers)
+        except BaseException as e:  # handed to the main thread
+            result["error"] = e
+
+    worker = threading.Thread(target=work, name="profkit-capture", daemon=True)
+    worker.start()
+    if show_bar:
+        _progress(worker, target)
+    while worker.is_alive():
+        worker.join(0.1)
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["value"]  # type: ignore[return-value]
+
+
+def _progress(worker: threading.Thread, target: Target) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    total = target.seconds or 0.0
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task(f"capturing {target.kind}", total=total or None)
+        start = time.monotonic()
+        while worker.is_alive():
+            if total:
+                done = min(time.monotonic() - start, total)
+                progress.update(task, completed=done)
+                if done >= total:
+                    progress.update(task, description="waiting for the server")
+            worker.join(0.1)
+
+
+def auth_headers(token: Optional[str]) -> Dict[str, str]:
+    """Return the Authorization header for ``token`` (or ``$PROFKIT_TOKEN``), if any."""
+    token = token or os.environ.get("PROFKIT_TOKEN") or None
+    return {"Authorization": f"Bearer {token}"} if token else {}

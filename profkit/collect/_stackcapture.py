@@ -1,0 +1,94 @@
+"""Cheap Python stack capture for the heap and lock collectors.
+
+A captured stack is a tuple of ``(code_id, line)`` pairs, leaf first; the code object
+of each id is pinned in a registry so the id cannot be reused while the stack is
+kept. ``to_frame_keys`` turns such a stack into ``FrameKey`` values with
+module-qualified names (``qualified_name``) that survive ``go tool pprof``.
+Frames from files in ``skip_files`` are dropped from the leaf end only (the
+collectors' own wrapper frames).
+"""
+
+from __future__ import annotations
+
+import _thread
+import sys
+from types import CodeType, FrameType
+from typing import Dict, FrozenSet, List, Optional, Tuple
+
+from profkit.model.builder import FrameKey, qualified_name
+
+MAX_DEPTH = 64
+"""Frames kept per stack (Go keeps 32..128); deeper stacks lose their root end."""
+
+RawStack = Tuple[Tuple[int, int], ...]
+
+_code_info: Dict[int, Tuple[CodeType, str]] = {}
+"""id(code) -> (code, module name); pins code objects for the ids stored in stacks."""
+_registry_lock = _thread.allocate_lock()  # raw: never a profiled wrapper
+
+
+def capture(frame: Optional[FrameType], skip_files: FrozenSet[str] = frozenset()) -> RawStack:
+    """Return the raw stack starting at ``frame`` (leaf first), at most ``MAX_DEPTH`` deep."""
+    while frame is not None and frame.f_code.co_filename in skip_files:
+        frame = frame.f_back
+    out: List[Tuple[int, int]] = []
+    info = _code_info
+    depth = 0
+    while frame is not None and depth < MAX_DEPTH:
+        code = frame.f_code
+        cid = id(code)
+        if cid not in info:
+            _register(code, frame.f_globals.get("__name__", ""))
+        out.append((cid, frame.f_lineno or 0))
+        frame = frame.f_back
+        depth += 1
+    return tuple(out)
+
+
+def _register(code: CodeType, module: object) -> None:
+    with _registry_lock:
+        _code_info.setdefault(id(code), (code, module if isinstance(module, str) else ""))
+
+
+def register_code(code: CodeType, module: str) -> int:
+    """Pin ``code`` (with its module name) and return the id used in raw stacks."""
+    _register(code, module)
+    return id(code)
+
+
+def function_name(code: CodeType, module: str) -> str:
+    """Return the module-qualified name of ``code`` (``pkg.mod.Class.method``)."""
+    qualname = getattr(code, "co_qualname", code.co_name)
+    return qualified_name(module, qualname)
+
+
+def to_frame_keys(stack: RawStack, cache: Dict[Tuple[int, int], FrameKey]) -> List[FrameKey]:
+    """Convert a raw stack to ``FrameKey`` values; ``cache`` is reused across calls."""
+    keys: List[FrameKey] = []
+    for item in stack:
+        fk = cache.get(item)
+        if fk is None:
+            code, module = _code_info[item[0]]
+            fk = FrameKey(
+                function_name(code, module), code.co_filename, item[1], code.co_firstlineno
+            )
+            cache[item] = fk
+        keys.append(fk)
+    return keys
+
+
+def caller_site(frame: Optional[FrameType], skip_modules: FrozenSet[str]) -> str:
+    """Return ``module:line`` of the first frame whose module is not in ``skip_modules``."""
+    while frame is not None and frame.f_globals.get("__name__") in skip_modules:
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return f"{frame.f_globals.get('__name__', '?')}:{frame.f_lineno}"
+
+
+def current_frame(depth: int = 1) -> Optional[FrameType]:
+    """Return the caller's frame ``depth`` levels up, or None if the stack is shorter."""
+    try:
+        return sys._getframe(depth + 1)
+    except ValueError:
+        return None

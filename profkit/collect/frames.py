@@ -1,0 +1,131 @@
+"""Turn live Python frames into interned ``Location`` objects, cheaply.
+
+``StackInterner`` keeps a ``(code object, line) -> Location`` cache, so a sample costs
+a frame walk plus one dict lookup per frame; names are computed once per code object.
+Names are module-qualified (``pkg.mod.Class.method``, ``pkg.mod.<module>``) so that
+``go tool pprof`` does not strip them (see ``profkit.model.builder.qualified_name``).
+Stacks deeper than ``max_depth`` keep their ``max_depth`` innermost frames and end in
+a marker frame named ``TRUNCATED_NAME`` at the root. Frames of profkit's collectors
+and CLI (and of ``runpy``, which ``profkit run`` uses) are left out of every stack.
+Not thread-safe: one sampler thread owns an interner.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from types import CodeType, FrameType
+from typing import Dict, List, Optional, Tuple
+
+from profkit.model import FrameKey, Location, ProfileBuilder
+from profkit.model.builder import qualified_name
+
+TRUNCATED_NAME = "profkit.truncated_stack"
+DEFAULT_MAX_DEPTH = 1000
+HIDDEN = -1
+
+_PROFKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# profkit's collectors and its CLI (``profkit run``), and runpy, which runs the script
+HIDDEN_PREFIXES = (
+    os.path.join(_PROFKIT_DIR, "collect") + os.sep,
+    os.path.join(_PROFKIT_DIR, "cli") + os.sep,
+    runpy.run_path.__code__.co_filename,  # "<frozen runpy>" on 3.11+
+)
+
+
+def is_hidden(filename: str) -> bool:
+    """Return True for frames profkit leaves out of stacks (its own collector and CLI)."""
+    return filename.startswith(HIDDEN_PREFIXES)
+
+
+def module_from_filename(filename: str) -> str:
+    """Guess a module name from a file path when a frame has no ``__name__`` global."""
+    base = os.path.basename(filename)
+    stem, _ext = os.path.splitext(base)
+    if stem == "__init__":
+        stem = os.path.basename(os.path.dirname(filename)) or stem
+    return stem
+
+
+def function_name(code: CodeType, module: Optional[str]) -> str:
+    """Return the pprof-safe, module-qualified name of ``code``."""
+    qualname = getattr(code, "co_qualname", code.co_name)
+    if module is None:
+        module = module_from_filename(code.co_filename)
+    return qualified_name(module, qualname)
+
+
+def frame_key(code: CodeType, line: int, module: Optional[str]) -> FrameKey:
+    """Return the ``FrameKey`` (name, file, line, start line) of one frame."""
+    return FrameKey(function_name(code, module), code.co_filename, line or 0, code.co_firstlineno)
+
+
+class StackInterner:
+    """Map frames to small integer ids of ``FrameKey``s, with a per-(code, line) cache.
+
+    ``keys[i]`` is the ``FrameKey`` of id ``i``; id 0 is the truncation marker. Stacks
+    are tuples of ids (cheap to hash and to keep); ``locations()`` turns them into a
+    builder's ``Location`` objects when the profile is built.
+    """
+
+    def __init__(self, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        self.max_depth = max(1, max_depth)
+        self.keys: List[FrameKey] = [FrameKey(TRUNCATED_NAME)]
+        self._cache: Dict[Tuple[CodeType, int], int] = {}
+        # (code, f_lasti) -> id: f_lasti is a field read, f_lineno a line-table scan
+        self._by_offset: Dict[Tuple[CodeType, int], int] = {}
+
+    def intern(self, code: CodeType, line: int, module: Optional[str]) -> int:
+        """Return the id of frame ``(code, line)``, naming it on first sight."""
+        key = (code, line)
+        fid = self._cache.get(key)
+        if fid is None:
+            if is_hidden(code.co_filename):
+                self._cache[key] = HIDDEN
+                return HIDDEN
+            fid = len(self.keys)
+            self.keys.append(frame_key(code, line, module))
+            self._cache[key] = fid
+        return fid
+
+    def synthetic(self, key: FrameKey) -> int:
+        """Return a new id for a frame that is not Python code (a marker)."""
+        self.keys.append(key)
+        return len(self.keys) - 1
+
+    def stack(self, frame: Optional[FrameType]) -> Tuple[int, ...]:
+        """Return the stack of ``frame`` as frame ids, leaf first (keeps no frame refs)."""
+        by_offset = self._by_offset
+        out: List[int] = []
+        append = out.append
+        depth = self.max_depth
+        while frame is not None:
+            if depth == 0:
+                append(0)
+                break
+            key = (frame.f_code, frame.f_lasti)
+            fid = by_offset.get(key)
+            if fid is None:
+                module = frame.f_globals.get("__name__")
+                fid = self.intern(
+                    frame.f_code, frame.f_lineno, module if isinstance(module, str) else None
+                )
+                by_offset[key] = fid
+            frame = frame.f_back
+            if fid != HIDDEN:
+                append(fid)
+                depth -= 1
+        return tuple(out)
+
+    def code_stack(self, pairs: List[Tuple[CodeType, int, Optional[str]]]) -> Tuple[int, ...]:
+        """Return frame ids for ``(code, line, module)`` triples given leaf first."""
+        ids = [self.intern(code, line, module) for code, line, module in pairs]
+        ids = [i for i in ids if i != HIDDEN]
+        if len(ids) > self.max_depth:
+            ids = ids[: self.max_depth] + [0]
+        return tuple(ids)
+
+    def locations(self, builder: ProfileBuilder, stack: Tuple[int, ...]) -> List[Location]:
+        """Return ``builder``'s interned Locations for a stack of frame ids."""
+        keys = self.keys
+        return [builder.location(keys[i]) for i in stack]

@@ -1,0 +1,139 @@
+"""Run a Python program in this process as ``__main__`` (the engine of ``profkit run``).
+
+``parse_command(["python", "app.py", "x"])`` understands ``[python] script.py args``,
+``[python] -m module args``, ``[python] -c code args`` and a console script on PATH
+whose first line names Python. ``run_program`` runs it with its own ``sys.argv`` and
+``sys.path[0]`` (as ``python`` would) and returns the exit code the program asked
+for: 0, the ``SystemExit`` code, or 1 after printing the traceback of an uncaught
+exception. ``KeyboardInterrupt`` propagates so the caller can still write profiles.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import shutil
+import sys
+import threading
+import traceback
+from typing import List, NamedTuple
+
+from profkit.errors import InputError
+
+_OWN_FILES = (__file__, runpy.run_path.__code__.co_filename)
+_PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)?)?$")
+
+
+class Program(NamedTuple):
+    """What to run: ``kind`` is ``path``, ``module`` or ``code``; ``argv`` is its sys.argv."""
+
+    kind: str
+    target: str
+    argv: List[str]
+
+
+def _is_python(arg: str) -> bool:
+    return bool(_PYTHON_NAME.match(os.path.basename(arg))) or arg == sys.executable
+
+
+def _python_script_on_path(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        return ""
+    try:
+        with open(found, "rb") as f:
+            first = f.readline(200)
+    except OSError:
+        return ""
+    return found if first.startswith(b"#!") and b"python" in first else ""
+
+
+def parse_command(command: List[str]) -> Program:
+    """Return the Program that ``command`` (what follows ``--``) asks to run.
+
+    Raises:
+        InputError: empty command, unsupported interpreter option, missing script.
+    """
+    cmd = list(command)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if cmd and _is_python(cmd[0]):
+        cmd = cmd[1:]
+    if not cmd:
+        raise InputError(
+            "nothing to run: give a script, e.g. profkit run --cpu cpu.pb.gz -- python app.py"
+        )
+    first = cmd[0]
+    if first in ("-m", "-c"):
+        if len(cmd) < 2:
+            raise InputError(f"python {first} needs an argument")
+        if first == "-m":
+            return Program("module", cmd[1], [cmd[1], *cmd[2:]])
+        return Program("code", cmd[1], ["-c", *cmd[2:]])
+    if first.startswith("-"):
+        raise InputError(
+            f"python option {first} is not supported by profkit run (use -m, -c or a script)"
+        )
+    if os.path.isfile(first):
+        return Program("path", first, cmd)
+    script = _python_script_on_path(first)
+    if script:
+        return Program("path", script, [script, *cmd[1:]])
+    raise InputError(f"no such script: {first} (give a Python file, -m module or -c code)")
+
+
+def _exit_code(e: SystemExit) -> int:
+    code = e.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def run_program(program: Program) -> int:
+    """Run ``program`` as ``__main__`` and return its exit code (see the module docstring).
+
+    ``sys.argv`` and ``sys.path[0]`` are set for the program and not restored (the
+    process ends after it). Non-daemon threads are joined before returning, as the
+    interpreter does at exit. Raises ``KeyboardInterrupt`` when interrupted.
+    """
+    sys.argv = list(program.argv)
+    try:
+        _execute(program)
+        code = 0
+    except SystemExit as e:
+        code = _exit_code(e)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        exc_type, exc, tb = sys.exc_info()
+        while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
+            tb = tb.tb_next  # show the program's frames only, as python would
+        traceback.print_exception(exc_type, exc, tb)
+        code = 1
+    join_non_daemon_threads()
+    return code
+
+
+def _execute(program: Program) -> None:
+    if program.kind == "path":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(program.target)))
+        runpy.run_path(program.target, run_name="__main__")
+    elif program.kind == "module":
+        sys.path.insert(0, os.getcwd())
+        runpy.run_module(program.target, run_name="__main__", alter_sys=True)
+    else:
+        sys.path.insert(0, "")
+        code = compile(program.target, "<string>", "exec")
+        exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+
+
+def join_non_daemon_threads() -> None:
+    """Wait for the program's non-daemon threads, as interpreter shutdown would."""
+    me = threading.current_thread()
+    for t in threading.enumerate():
+        if t is not me and not t.daemon and t.is_alive():
+            t.join()

@@ -1,0 +1,117 @@
+"""ASGI middleware: serve ``/debug/profile/...`` and pass everything else to the app.
+
+Mount it explicitly::
+
+    from profkit.endpoints import ASGIProfileMiddleware
+    app = ASGIProfileMiddleware(app, enable=["heap"])
+
+A capture blocks for ``seconds``, so it runs on a small thread pool of its own
+(``run_in_executor``): the event loop keeps serving other requests meanwhile, and the
+app's own thread pool is not taken. Non-HTTP scopes (lifespan, websocket) pass through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+
+from profkit.endpoints import http
+from profkit.endpoints.config import EndpointConfig
+from profkit.endpoints.core import ProfileEndpoints
+from profkit.endpoints.request_labels import LabelledCoroutine, LabelsFactory, labels_factory
+
+Scope = Dict[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+def _headers(scope: Scope) -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    raw: List[Tuple[bytes, bytes]] = scope.get("headers") or []
+    for k, v in raw:
+        out[k.decode("latin-1").lower()] = v.decode("latin-1")
+    return out
+
+
+def _route_labels(scope: Scope) -> Dict[str, str]:
+    """Return route/method labels; the route template once a router has set ``scope["route"]``."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    return {
+        "route": template if isinstance(template, str) else str(scope.get("path", "")),
+        "method": str(scope.get("method", "")),
+    }
+
+
+class ASGIProfileMiddleware:
+    """Wrap an ASGI ``app``; HTTP requests under ``config.prefix`` get profiles.
+
+    Args:
+        app: the ASGI application to wrap (not modified).
+        config: an ``EndpointConfig``; or pass its fields as keyword arguments.
+        max_workers: threads available to concurrent profile requests.
+
+    Raises:
+        InputError: a bad option (unknown ``enable`` feature, malformed ``allow``).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: Optional[EndpointConfig] = None,
+        *,
+        max_workers: int = 4,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        self.config = config if config is not None else EndpointConfig(**options)
+        self.endpoints = ProfileEndpoints(self.config)
+        self.close = self.endpoints.close
+        self.labels: Optional[LabelsFactory] = (
+            labels_factory() if self.config.request_labels else None
+        )
+        self._max_workers = max_workers
+        self._executor: Optional[ThreadPoolExecutor] = None
+
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        """Answer a profile request, or await the app with the request's labels."""
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        sub = self.endpoints.subpath(str(scope.get("path", "")))
+        if sub is None:
+            if self.labels is None:
+                await self.app(scope, receive, send)
+            else:
+                await LabelledCoroutine(
+                    self.app(scope, receive, send), self.labels, lambda: _route_labels(scope)
+                )
+            return
+        client = scope.get("client")
+        request = http.Request(
+            method=str(scope.get("method", "GET")),
+            path=sub,
+            query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
+            client=str(client[0]) if client else None,
+            headers=_headers(scope),
+            base_path=str(scope.get("root_path", "")).rstrip("/"),
+        )
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._max_workers, "profkit-endpoint")
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(self._executor, self.endpoints.handle, request)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})

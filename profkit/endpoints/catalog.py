@@ -1,0 +1,157 @@
+"""The profiles the endpoints serve: names, Go aliases, descriptions, and how to collect each.
+
+Collectors are imported when a profile is requested, never at mount or import time, so
+mounting the middleware costs nothing until someone asks for a profile. Heap and lock
+profiles need process-wide collectors that must be switched on beforehand (``enable=``
+at mount, or ``profkit run --heap/--block/--mutex``); ``feature_enabled`` says whether
+they are.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from profkit.model import Profile
+
+Snapshot = Callable[[], Profile]
+
+
+def collector(name: str) -> Any:
+    """Import and return ``profkit.collect.<name>`` (at request time, not at mount)."""
+    return importlib.import_module(f"profkit.collect.{name}")
+
+
+def _heap() -> Profile:
+    heap = collector("heap")
+
+    return heap.snapshot()
+
+
+def _allocs() -> Profile:
+    heap = collector("heap")
+
+    return heap.allocs_snapshot()
+
+
+def _threads() -> Profile:
+    threads = collector("threads")
+
+    return threads.snapshot()
+
+
+def _threadcreate() -> Profile:
+    threads = collector("threads")
+
+    return threads.threadcreate_profile()
+
+
+def _block() -> Profile:
+    locks = collector("locks")
+
+    return locks.block_profile()
+
+
+def _mutex() -> Profile:
+    locks = collector("locks")
+
+    return locks.mutex_profile()
+
+
+@dataclass(frozen=True)
+class ProfileKind:
+    """One servable profile.
+
+    ``timed`` kinds (cpu, wall) sample for ``seconds``; the others are point-in-time
+    ``snapshot``s that become delta profiles when ``seconds`` is given. ``feature``
+    names what must be enabled first (``"heap"`` or ``"locks"``), if anything.
+    """
+
+    name: str
+    description: str
+    aliases: Tuple[str, ...] = ()
+    timed: bool = False
+    snapshot: Optional[Snapshot] = None
+    feature: Optional[str] = None
+
+
+KINDS: Tuple[ProfileKind, ...] = (
+    ProfileKind("cpu", "CPU time of every thread, sampled for ?seconds=N (default 30).",
+                aliases=("profile",), timed=True),
+    ProfileKind("wall", "Wall-clock time of every thread, running or waiting, for ?seconds=N.",
+                timed=True),
+    ProfileKind("heap", "Sampled live allocations: who holds memory now. ?gc=1 collects first; "
+                "?seconds=N gives the change over N seconds.", snapshot=_heap, feature="heap"),
+    ProfileKind("allocs", "Sampled allocations since heap profiling started (alloc_space by "
+                "default); ?seconds=N gives those made during N seconds.",
+                snapshot=_allocs, feature="heap"),
+    ProfileKind("threads", "Stacks of all threads and asyncio tasks. ?debug=1 groups them as "
+                "text, ?debug=2 is a full dump.", aliases=("goroutine",), snapshot=_threads),
+    ProfileKind("threadcreate", "Stacks that created the live threads.", snapshot=_threadcreate),
+    ProfileKind("block", "Time spent waiting to acquire locks, by waiting stack.",
+                snapshot=_block, feature="locks"),
+    ProfileKind("mutex", "Contended locks, by the stack that held them.",
+                snapshot=_mutex, feature="locks"),
+    ProfileKind("cmdline", "The command line of this process (sys.argv, NUL-separated)."),
+)
+
+BY_NAME: Dict[str, ProfileKind] = {}
+for _kind in KINDS:
+    BY_NAME[_kind.name] = _kind
+    for _alias in _kind.aliases:
+        BY_NAME[_alias] = _kind
+
+ENABLE_HINTS: Dict[str, str] = {
+    "heap": "heap profiling is not enabled: mount with enable=(\"heap\",) "
+    "(e.g. ProfileMiddleware(app, enable=[\"heap\"])) or run under `profkit run --heap`",
+    "locks": "lock profiling is not enabled: mount with enable=(\"locks\",) "
+    "(e.g. ProfileMiddleware(app, enable=[\"locks\"])) or run under `profkit run --block --mutex`",
+}
+
+
+def feature_enabled(feature: str) -> bool:
+    """Return whether the process-wide collector behind ``feature`` is running."""
+    if feature == "heap":
+        heap = collector("heap")
+
+        return bool(heap.is_running())
+    if feature == "locks":
+        locks = collector("locks")
+
+        return bool(locks.is_enabled())
+    return False
+
+
+def enable_features(features: Tuple[str, ...], *, heap_interval_bytes: int) -> Tuple[str, ...]:
+    """Start the collectors named in ``features`` unless already running.
+
+    Returns the features this call started (so that only those are stopped later).
+    Lock profiling covers locks created *after* this call.
+    """
+    started = []
+    if "heap" in features:
+        heap = collector("heap")
+
+        if not heap.is_running():
+            heap.start(interval_bytes=heap_interval_bytes)
+            started.append("heap")
+    if "locks" in features:
+        locks = collector("locks")
+
+        if not locks.is_enabled():
+            locks.enable()
+            started.append("locks")
+    return tuple(started)
+
+
+def disable_features(features: Tuple[str, ...]) -> None:
+    """Stop the collectors named in ``features`` (those ``enable_features`` started)."""
+    if "heap" in features:
+        heap = collector("heap")
+
+        heap.stop()
+    if "locks" in features:
+        locks = collector("locks")
+
+        locks.disable()

@@ -1,0 +1,249 @@
+"""CPU and wall profiles on real threaded workloads: attribution, totals, robustness."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+from collect_helpers import by_label, cum_by_function, flat_by_function
+from collect_workloads import burn_cpu, func_a, func_b, recurse, split_70_30
+
+from profkit.collect.cpu import CpuProfiler, profile_for
+from profkit.collect.frames import TRUNCATED_NAME
+from profkit.collect.labels import current_labels, labels
+from profkit.collect.sampler import Sampler
+from profkit.errors import CollectorBusyError, InputError
+from profkit.model import check_valid, parse, serialize
+
+A = "collect_workloads.func_a"
+B = "collect_workloads.func_b"
+
+
+def _thread_cpu(target, *args):  # type: ignore[no-untyped-def]
+    box = {}
+
+    def run() -> None:
+        t0 = time.thread_time_ns()
+        target(*args)
+        box["cpu"] = time.thread_time_ns() - t0
+
+    return run, box
+
+
+def test_cpu_follows_each_threads_measured_cpu_and_sleepers_get_none() -> None:
+    run_a, cpu_a = _thread_cpu(func_a, 0.5)
+    run_b, cpu_b = _thread_cpu(func_b, 0.2)
+    sampler = Sampler(100, cpu=True, wall=True)
+    sampler.start()
+    threads = [
+        threading.Thread(target=run_a, name="worker-a"),
+        threading.Thread(target=run_b, name="worker-b"),
+        threading.Thread(target=time.sleep, args=(0.6,), name="sleeper"),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    cpu, wall = sampler.stop()
+    assert cpu is not None and wall is not None
+    check_valid(cpu)
+    check_valid(wall)
+    assert [(t.type, t.unit) for t in cpu.sample_types] == [
+        ("samples", "count"),
+        ("cpu", "nanoseconds"),
+    ]
+    assert (cpu.period_type.type, cpu.period_type.unit) == ("cpu", "nanoseconds")  # type: ignore[union-attr]
+    assert cpu.period == 10_000_000 and cpu.duration_nanos > 0
+    assert any("achieved" in c for c in cpu.comments)
+
+    cum = cum_by_function(cpu)
+    assert set(flat_by_function(cpu)) >= {"collect_workloads.burn_cpu"}
+    share_a = cum.get(A, 0) / (cum.get(A, 0) + cum.get(B, 0))
+    true_share = cpu_a["cpu"] / (cpu_a["cpu"] + cpu_b["cpu"])
+    assert abs(share_a - true_share) < 0.05, (share_a, true_share)
+    threads_cpu = by_label(cpu, "thread_name")
+    assert threads_cpu.get("sleeper", 0) < 0.02 * cpu.total(1)
+    # per-thread totals match what the threads measured themselves
+    assert abs(threads_cpu["worker-a"] - cpu_a["cpu"]) < 0.1 * cpu_a["cpu"]
+    assert abs(threads_cpu["worker-b"] - cpu_b["cpu"]) < 0.1 * cpu_b["cpu"]
+
+    walls = by_label(wall, "thread_name")
+    assert walls["sleeper"] >= 0.5e9  # slept 0.6 s: its full share of wall time
+    states = {
+        s.labels["thread_state"][0] for s in wall.samples if s.labels["thread_name"] == ["sleeper"]
+    }
+    assert "waiting" in states
+    assert "running" in {
+        s.labels["thread_state"][0] for s in wall.samples if s.labels["thread_name"] == ["worker-a"]
+    }
+
+
+@pytest.mark.slow
+def test_split_inside_one_thread_is_attributed_70_30() -> None:
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)  # lets the sampler reach ~1 kHz: ~1500 samples
+    try:
+        with CpuProfiler(rate_hz=1000) as prof:
+            split_70_30(1.5)
+    finally:
+        sys.setswitchinterval(old)
+    assert prof.profile is not None
+    cum = cum_by_function(prof.profile)
+    share = cum.get(A, 0) / (cum.get(A, 0) + cum.get(B, 0))
+    assert abs(share - 0.70) < 0.05, share
+
+
+def test_cpu_total_matches_process_cpu_time() -> None:
+    t0 = time.process_time_ns()
+    with CpuProfiler() as prof:
+        run_a, _ = _thread_cpu(func_a, 0.3)
+        t = threading.Thread(target=run_a)
+        t.start()
+        func_b(0.3)
+        t.join()
+    spent = time.process_time_ns() - t0
+    assert prof.profile is not None
+    total = parse(serialize(prof.profile)).total(1)
+    assert abs(total - spent) < 0.10 * spent, (total, spent)
+
+
+def test_deep_recursion_is_truncated_with_a_marker() -> None:
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(5000)
+    try:
+        with CpuProfiler(max_depth=1000) as prof:
+            recurse(1500, 0.2)
+    finally:
+        sys.setrecursionlimit(old)
+    assert prof.profile is not None
+    check_valid(prof.profile)
+    deep = [s for s in prof.profile.samples if len(s.locations) > 1000]
+    assert deep, "the recursion should have been sampled"
+    for s in deep:
+        assert len(s.locations) == 1001
+        assert s.locations[-1].lines[0].function.name == TRUNCATED_NAME
+        assert s.locations[0].lines[0].function.name == "collect_workloads.burn_cpu"
+
+
+def test_threads_starting_and_ending_during_sampling() -> None:
+    with CpuProfiler(rate_hz=1000) as prof:
+        for _ in range(20):
+            batch = [threading.Thread(target=burn_cpu, args=(0.002,)) for _ in range(10)]
+            for t in batch:
+                t.start()
+            for t in batch:
+                t.join()
+    assert prof.profile is not None
+    check_valid(prof.profile)
+    assert len(by_label(prof.profile, "thread_id")) > 1
+
+
+def test_single_flight_and_restart() -> None:
+    prof = CpuProfiler().start()
+    try:
+        with pytest.raises(CollectorBusyError, match="cpu profiling already in use"):
+            CpuProfiler(mode="wall").start()
+    finally:
+        prof.stop()
+    with CpuProfiler(mode="wall"):
+        pass
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(InputError):
+        CpuProfiler(mode="heap")
+    with pytest.raises(InputError):
+        CpuProfiler(rate_hz=0).start()
+    with pytest.raises(InputError):
+        profile_for(0)
+
+
+def test_profile_for_hides_the_caller_inside_profkit() -> None:
+    done = threading.Event()
+
+    def work() -> None:
+        while not done.is_set():
+            func_a(0.01)
+
+    t = threading.Thread(target=work, name="busy")
+    t.start()
+    try:
+        p = profile_for(0.3, mode="wall")
+    finally:
+        done.set()
+        t.join()
+    names = {loc.lines[0].function.name for s in p.samples for loc in s.locations}
+    assert A in names
+    assert not any(n.startswith("profkit.collect") for n in names)
+    assert p.sample_types[1].type == "wall"
+
+
+def test_labels_tag_samples_of_their_thread_only() -> None:
+    box = {}
+
+    def tagged() -> None:
+        with labels(route="/x", method="GET"):
+            with labels(method="POST"):
+                box["inner"] = current_labels(threading.get_ident())
+                func_a(0.15)
+        box["after"] = current_labels(threading.get_ident())
+
+    with CpuProfiler() as prof:
+        t = threading.Thread(target=tagged)
+        t.start()
+        func_b(0.15)
+        t.join()
+    assert box["inner"] == {"route": "/x", "method": "POST"}
+    assert box["after"] == {}
+    assert prof.profile is not None
+    for s in prof.profile.samples:
+        leaf = s.locations[0].lines[0].function.name if s.locations else ""
+        if "collect_workloads" in leaf and any(
+            loc.lines[0].function.name == A for loc in s.locations
+        ):
+            assert s.labels.get("route") == ["/x"] and s.labels.get("method") == ["POST"]
+        if any(loc.lines[0].function.name == B for loc in s.locations):
+            assert "route" not in s.labels
+    with pytest.raises(TypeError):
+        with labels(n=1):  # type: ignore[arg-type]
+            pass
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_while_sampling_leaves_parent_and_child_working() -> None:
+    prof = CpuProfiler().start()
+    pid = os.fork()
+    if pid == 0:  # child: the inherited profiler is stopped; a new one works
+        code = 1
+        try:
+            empty = prof.stop()
+            with CpuProfiler() as child:
+                burn_cpu(0.1)
+            ok = not empty.samples and child.profile is not None and child.profile.samples
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    burn_cpu(0.1)
+    _, status = os.waitpid(pid, 0)
+    p = prof.stop()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert p.samples
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="needs setitimer")
+def test_signals_in_the_profiled_program_still_work() -> None:
+    import signal
+
+    hits = []
+    old = signal.signal(signal.SIGALRM, lambda *_: hits.append(1))
+    signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005)
+    try:
+        with CpuProfiler(rate_hz=500) as prof:
+            burn_cpu(0.2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert hits and prof.profile is not None and prof.profile.samples

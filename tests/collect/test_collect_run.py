@@ -1,0 +1,213 @@
+"""``profkit run``: the program runs as __main__, exit codes pass through, profiles land."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from profkit.model import check_valid, load
+
+SCRIPT = """
+import json, os, sys, threading, time
+start = time.process_time()
+
+def work(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+t = threading.Thread(target=work, args=(0.3,))
+t.start()
+square = lambda: work(0.3)
+square()
+t.join()
+with open(os.environ["OUT"], "w") as f:
+    json.dump({"argv": sys.argv, "name": __name__, "cpu": time.process_time() - start}, f)
+mode = sys.argv[1] if len(sys.argv) > 1 else ""
+if mode == "raise":
+    raise ValueError("boom")
+if mode == "exit":
+    sys.exit(3)
+if mode == "_exit":
+    sys.stdout.flush()
+    os._exit(4)
+if mode == "fork":
+    if os.fork() == 0:
+        time.sleep(1.0)  # outlive the parent, then leave through profkit run's code path
+        sys.exit(0)
+    work(0.1)
+if mode == "spin":
+    open(os.environ["OUT"] + ".ready", "w").close()
+    while True:
+        work(0.01)
+"""
+
+
+def _profkit(*args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "profkit", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    p = tmp_path / "app.py"
+    p.write_text(SCRIPT)
+    return p
+
+
+def _env(tmp_path: Path) -> dict:
+    return dict(os.environ, OUT=str(tmp_path / "out.json"))
+
+
+@pytest.mark.parametrize(
+    "mode,code", [("", 0), ("raise", 1), ("exit", 3), ("_exit", 4), ("fork", 0)]
+)
+def test_exit_code_passes_through_and_profiles_are_written(
+    script: Path, tmp_path: Path, mode: str, code: int
+) -> None:
+    cpu, wall = tmp_path / "cpu.pb.gz", tmp_path / "wall.pb.gz"
+    args = ["run", "--cpu", str(cpu), "--wall", str(wall), "--", "python", str(script)]
+    proc = _profkit(*args, *([mode] if mode else []), env=_env(tmp_path), cwd=tmp_path)
+    assert proc.returncode == code, proc.stderr
+    seen = json.loads((tmp_path / "out.json").read_text())
+    assert seen["name"] == "__main__"
+    assert seen["argv"] == [str(script), *([mode] if mode else [])]
+    for path, kind in ((cpu, "cpu"), (wall, "wall")):
+        p = load(path)
+        check_valid(p)
+        assert p.sample_types[1].type == kind and p.duration_nanos > 0
+        assert p.total(1) > 0
+    if mode == "fork":  # the parent's profile, not one the child wrote over it
+        assert load(cpu).total(1) > 0.5e9
+    if mode == "raise":
+        assert "ValueError: boom" in proc.stderr and "app.py" in proc.stderr
+        assert "runpy" not in proc.stderr
+    else:
+        assert proc.stderr == ""  # quiet when stderr is not a terminal
+
+
+def test_module_mode(tmp_path: Path) -> None:
+    (tmp_path / "mymod.py").write_text(SCRIPT)
+    cpu = tmp_path / "cpu.pb.gz"
+    proc = _profkit(
+        "run",
+        "--cpu",
+        str(cpu),
+        "--",
+        "-m",
+        "mymod",
+        "x",
+        env=_env(tmp_path),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads((tmp_path / "out.json").read_text())
+    assert seen["name"] == "__main__" and seen["argv"][1:] == ["x"]
+    names = {loc.lines[0].function.name for s in load(cpu).samples for loc in s.locations}
+    assert "__main__.work" in names
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_still_write_the_profile(
+    script: Path, tmp_path: Path, signum: int, code: int
+) -> None:
+    cpu = tmp_path / "cpu.pb.gz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "profkit", "run", "--cpu", str(cpu), "--", str(script), "spin"],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ready = tmp_path / "out.json.ready"
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert ready.exists()
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert load(cpu).total(1) > 0
+
+
+def _pprof_total_ns(top: str) -> float:
+    m = re.search(r"Total samples = ([\d.]+)(ms|s|us|µs|ns|mins|hrs)", top)
+    assert m, top
+    scale = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "mins": 60e9, "hrs": 3600e9}
+    return float(m.group(1)) * scale[m.group(2)]
+
+
+@pytest.mark.go
+def test_cpu_total_in_go_pprof_matches_measured_cpu(script: Path, tmp_path: Path, go_pprof) -> None:  # type: ignore[no-untyped-def]
+    cpu = tmp_path / "cpu.pb.gz"
+    proc = _profkit("run", "--cpu", str(cpu), "--", str(script), env=_env(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    measured_ns = json.loads((tmp_path / "out.json").read_text())["cpu"] * 1e9
+    top = go_pprof("-top", str(cpu)).stdout
+    assert abs(_pprof_total_ns(top) - measured_ns) < 0.10 * measured_ns, (top, measured_ns)
+    # names that pprof would mangle survive: module-level code and lambdas
+    assert "__main__.<module>" in top and "__main__.<lambda>" in top
+    assert "<unknown>" not in top
+    assert "Type: cpu" in top
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "--", "app.py"], "no profile asked for"),
+        (["run", "--cpu", "/nonexistent-dir/c.pb.gz", "--", "app.py"], "does not exist"),
+        (["run", "--cpu", "c.pb.gz", "--", "missing.py"], "no such script: missing.py"),
+        (["run", "--cpu", "c.pb.gz"], "nothing to run"),
+        (["run", "--cpu", "c.pb.gz", "--rate", "0", "--", "app.py"], "--rate"),
+    ],
+)
+def test_bad_usage_is_one_line(script: Path, tmp_path: Path, args: list, message: str) -> None:
+    proc = _profkit(*args, env=_env(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "c.pb.gz").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
+def test_status_lines_on_a_terminal(script: Path, tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    cpu = tmp_path / "cpu.pb.gz"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "profkit", "run", "--cpu", str(cpu), "--", str(script)],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env=_env(tmp_path),
+            cwd=tmp_path,
+            timeout=120,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the other side is closed and drained
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    text = b"".join(chunks).decode()
+    assert f"profkit: profiling {script}" in text
+    assert f"profkit: wrote {cpu}: " in text and " s cpu in " in text

@@ -1,0 +1,159 @@
+"""Access policy, parameters and error shapes of the framework-neutral endpoint core."""
+
+from __future__ import annotations
+
+import sys
+from typing import Dict, Optional
+
+import pytest
+
+from profkit.endpoints import EndpointConfig, ProfileEndpoints
+from profkit.endpoints.http import Request, Response
+from profkit.errors import InputError
+
+
+def ask(endpoints: ProfileEndpoints, path: str, query: str = "", *, client: Optional[str] = "127.0.0.1",
+        method: str = "GET", headers: Optional[Dict[str, str]] = None) -> Response:
+    sub = endpoints.subpath(path)
+    assert sub is not None, path
+    return endpoints.handle(Request(method, sub, query, client, headers or {}))
+
+
+def assert_go_error(resp: Response, status: int, body: str) -> None:
+    assert resp.status == status
+    assert resp.body.decode() == body + "\n"
+    assert resp.header("X-Go-Pprof") == "1"
+    assert resp.header("Content-Type") == "text/plain; charset=utf-8"
+    assert resp.header("Content-Disposition") is None
+    assert resp.header("X-Content-Type-Options") == "nosniff"
+
+
+@pytest.mark.parametrize("client", ["127.0.0.1", "127.8.9.1", "::1", "::ffff:127.0.0.1"])
+def test_loopback_clients_are_served_by_default(client: str) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/cmdline", client=client)
+    assert resp.status == 200
+
+
+@pytest.mark.parametrize("client", ["10.1.2.3", "192.168.0.5", "2001:db8::1", None, "", "garbage"])
+def test_other_clients_are_refused_by_default(client: Optional[str]) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/cmdline", client=client)
+    assert_go_error(resp, 403, "permission denied")
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "Forwarded", "X-Real-IP"])
+def test_proxied_loopback_request_is_refused(header: str) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/cmdline",
+               headers={header.lower(): "203.0.113.9"})
+    assert_go_error(resp, 403, "permission denied")
+
+
+def test_allow_list_replaces_loopback() -> None:
+    ep = ProfileEndpoints(EndpointConfig(allow=["10.0.0.0/8", "192.168.1.7"]))
+    assert ask(ep, "/debug/profile/cmdline", client="10.20.30.40").status == 200
+    assert ask(ep, "/debug/profile/cmdline", client="192.168.1.7").status == 200
+    assert ask(ep, "/debug/profile/cmdline", client="192.168.1.8").status == 403
+    assert ask(ep, "/debug/profile/cmdline", client="127.0.0.1").status == 403
+
+
+def test_token_is_required_when_configured() -> None:
+    ep = ProfileEndpoints(EndpointConfig(token="s3cret"))
+    resp = ask(ep, "/debug/profile/cmdline", client="198.51.100.4")
+    assert_go_error(resp, 401, "unauthorized: send Authorization: Bearer <token>")
+    assert resp.header("WWW-Authenticate") == 'Bearer realm="profkit"'
+    wrong = ask(ep, "/debug/profile/cmdline", headers={"authorization": "Bearer s3cre"})
+    assert wrong.status == 401
+    basic = ask(ep, "/debug/profile/cmdline", headers={"authorization": "Basic s3cret"})
+    assert basic.status == 401
+    ok = ask(ep, "/debug/profile/cmdline", client="198.51.100.4",
+             headers={"authorization": "Bearer s3cret"})
+    assert ok.status == 200
+
+
+def test_token_and_allow_list_must_both_hold() -> None:
+    ep = ProfileEndpoints(EndpointConfig(token="t", allow=["10.0.0.0/8"]))
+    auth = {"authorization": "Bearer t"}
+    assert ask(ep, "/debug/profile/cmdline", client="10.0.0.1", headers=auth).status == 200
+    assert ask(ep, "/debug/profile/cmdline", client="11.0.0.1", headers=auth).status == 403
+    assert ask(ep, "/debug/profile/cmdline", client="10.0.0.1").status == 401
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])
+def test_only_get_is_accepted(method: str) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/cmdline", method=method)
+    assert_go_error(resp, 405, "method not allowed: use GET")
+    assert resp.header("Allow") == "GET"
+
+
+def test_unknown_profile_is_404_like_go() -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/nosuch")
+    assert_go_error(resp, 404, "Unknown profile")
+
+
+@pytest.mark.parametrize("path", ["/debug/profile/cpu", "/debug/profile/profile", "/debug/profile/wall"])
+@pytest.mark.parametrize("seconds", ["-1", "0", "abc", "", "nan", "inf", "1e999"])
+def test_bad_capture_window_is_400(path: str, seconds: str) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), path, f"seconds={seconds}")
+    assert_go_error(resp, 400, 'invalid value for "seconds" - must be a positive number')
+
+
+def test_capture_window_is_capped() -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig(max_seconds=20)), "/debug/profile/profile", "seconds=86400")
+    assert_go_error(resp, 400, '"seconds" is 86400, more than this server allows (20, its max_seconds)')
+
+
+@pytest.mark.parametrize("name", ["heap", "allocs", "block", "mutex", "goroutine", "threadcreate"])
+@pytest.mark.parametrize("seconds", ["-5", "0", "1.5", "ten"])
+def test_bad_delta_seconds_use_gos_text(name: str, seconds: str) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), f"/debug/profile/{name}", f"seconds={seconds}")
+    assert_go_error(resp, 400, 'invalid value for "seconds" - must be a positive integer')
+
+
+def test_delta_with_debug_is_400() -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/goroutine", "seconds=1&debug=1")
+    assert_go_error(resp, 400, "seconds and debug params are incompatible")
+
+
+def test_seconds_on_cmdline_is_400() -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/cmdline", "seconds=3")
+    assert_go_error(resp, 400, '"seconds" parameter is not supported for this profile type')
+
+
+def test_cmdline_is_argv_joined_by_nul() -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/cmdline")
+    assert resp.status == 200
+    assert resp.body.decode().split("\x00") == sys.argv
+    assert resp.header("Content-Type") == "text/plain; charset=utf-8"
+
+
+def test_prefix_without_slash_redirects_to_index() -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig(prefix="/ops/prof/")), "/ops/prof")
+    assert resp.status == 301
+    assert resp.header("Location") == "/ops/prof/"
+
+
+def test_paths_outside_the_prefix_are_not_ours() -> None:
+    ep = ProfileEndpoints(EndpointConfig())
+    assert ep.subpath("/debug/profiles") is None
+    assert ep.subpath("/debug") is None
+    assert ep.subpath("/debug/profile/heap") == "/heap"
+
+
+def test_index_lists_every_profile_and_escapes_the_prefix() -> None:
+    ep = ProfileEndpoints(EndpointConfig(prefix='/x"><script>alert(1)</script>'))
+    resp = ep.handle(Request("GET", "/", "", "127.0.0.1", {}))
+    page = resp.body.decode()
+    assert resp.status == 200
+    assert resp.header("Content-Type") == "text/html; charset=utf-8"
+    assert "<script>" not in page
+    for name in ["cpu", "wall", "heap", "allocs", "threads", "threadcreate", "block", "mutex", "cmdline"]:
+        assert f">{name}</a>" in page
+    assert "goroutine" in page and "threads?debug=2" in page
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"enable": ["gpu"]}, {"allow": ["not-an-ip"]}, {"max_seconds": 0}, {"token": ""}],
+)
+def test_bad_configuration_fails_at_mount(options: Dict[str, object]) -> None:
+    with pytest.raises(InputError):
+        EndpointConfig(**options)  # type: ignore[arg-type]
