@@ -37,16 +37,7 @@ def read_head(path: PathLike) -> bytes:
 
     Raises ProfileFormatError (one line) if the file is missing or unreadable.
     """
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as f:
-            raw = f.read(1 << 16)
-    except FileNotFoundError:
-        raise ProfileFormatError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise ProfileFormatError(f"{name}: is a directory, not a profile file") from None
-    except OSError as e:
-        raise ProfileFormatError(f"{name}: cannot read ({e.strerror})") from None
+    raw = read_bytes(path, limit=1 << 16, head=True)
     if raw.startswith(b"\x1f\x8b"):
         try:
             return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, HEAD_BYTES)

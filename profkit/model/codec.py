@@ -289,8 +289,12 @@ def load(path: PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Profile:
         raise ProfileFormatError(f"{os.fspath(path)}: {e}") from None
 
 
-def read_bytes(path: PathLike, *, limit: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Read a whole file, with errors (missing, directory, too big) as one line."""
+def read_bytes(path: PathLike, *, limit: int = DEFAULT_MAX_BYTES, head: bool = False) -> bytes:
+    """Read a whole file, with errors (missing, directory, too big) as one line.
+
+    With ``head=True`` return at most the first ``limit`` bytes instead of refusing a
+    larger file (for sniffing a format).
+    """
     name = os.fspath(path)
     try:
         with open(name, "rb") as f:
@@ -302,6 +306,8 @@ def read_bytes(path: PathLike, *, limit: int = DEFAULT_MAX_BYTES) -> bytes:
     except OSError as e:
         raise ProfileFormatError(f"{name}: cannot read ({e.strerror})") from None
     if len(data) > limit:
+        if head:
+            return data[:limit]
         raise ProfileFormatError(f"{name}: larger than {limit} bytes")
     return data
 
