@@ -12,13 +12,18 @@ import pytest
 from profkit.collect import _threadlocks, locks
 from profkit.model import Profile, check_valid, save
 
-IMPLEMENTATIONS = {"python": _threadlocks.PyProfiledLock, "native": _threadlocks.ProfiledLock}
+IMPLEMENTATIONS = {
+    "python": (_threadlocks.PyProfiledLock, _threadlocks.PyProfiledRLock),
+    "native": (_threadlocks.ProfiledLock, _threadlocks.ProfiledRLock),
+}
 
 
 @pytest.fixture(autouse=True, params=sorted(set(IMPLEMENTATIONS)))
 def lock_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run every test against the C fast path and its pure-Python twin (parity)."""
-    monkeypatch.setitem(locks._THREADING_PATCHES, "Lock", IMPLEMENTATIONS[request.param])
+    lock_class, rlock_class = IMPLEMENTATIONS[request.param]
+    monkeypatch.setitem(locks._THREADING_PATCHES, "Lock", lock_class)
+    monkeypatch.setitem(locks._THREADING_PATCHES, "RLock", rlock_class)
     return str(request.param)
 
 
@@ -28,6 +33,7 @@ def test_native_fast_path_is_built_when_a_compiler_exists(lock_implementation: s
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler: the pure-Python lock is expected")
     assert _threadlocks.ProfiledLock is not _threadlocks.PyProfiledLock
+    assert _threadlocks.ProfiledRLock is not _threadlocks.PyProfiledRLock
 
 
 def _leaf(p: Profile, sample_index: int = 1) -> List[Tuple[str, int, int]]:
@@ -147,13 +153,18 @@ def test_timeouts_and_exceptions_leave_locks_consistent() -> None:
         with cond:
             assert cond.wait(timeout=0.05) is False
             assert cond._is_owned()  # type: ignore[attr-defined]
+        rcond = threading.Condition()  # on a profiled RLock, held twice while waiting
+        with rcond, rcond:
+            assert rcond.wait(timeout=0.01) is False
+            assert rcond._lock._recursion_count() == 2  # type: ignore[attr-defined]
+        assert not rcond._is_owned()  # type: ignore[attr-defined]
         assert lock.acquire(False)
         lock.release()
     finally:
         locks.disable()
-    # The timed-out waiter and the condition wait are block events; both ~0.1 s / 0.05 s.
+    # The timed-out waiter and the condition waits are block events: ~0.1 + 0.05 + 0.01 s.
     block = locks.block_profile()
-    assert block.total(1) == pytest.approx(0.15e9, rel=0.5)
+    assert block.total(1) == pytest.approx(0.16e9, rel=0.5)
 
 
 def test_locks_created_while_enabled_keep_working_after_disable() -> None:
@@ -228,15 +239,16 @@ def test_profiles_open_in_go_pprof(tmp_path, go_pprof) -> None:  # type: ignore[
         assert f"test_locks._run_contention.<locals>.{name}" in top
 
 
-def test_arguments_behave_like_the_real_lock() -> None:
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+def test_arguments_behave_like_the_real_lock(kind: str) -> None:
     import _thread
 
     locks.enable()
     try:
-        ours = threading.Lock()
+        ours = getattr(threading, kind)()
     finally:
         locks.disable()
-    real = _thread.allocate_lock()
+    real = _thread.allocate_lock() if kind == "Lock" else _thread.RLock()
     calls = [((False, 1), {}), ((), {"timeout": -2}), ((), {"bogus": 1}), ((1, 2, 3), {}),
              ((), {"blocking": False}), ((True, 0), {}), ((), {"timeout": 0.01})]
     for held in (False, True):
@@ -248,13 +260,16 @@ def test_arguments_behave_like_the_real_lock() -> None:
                 try:
                     got = lock.acquire(*args, **kwargs)
                     outcomes.append(("ok", got))
-                    if got and not held:
+                    if got and (not held or kind == "RLock"):
                         lock.release()
                 except Exception as e:
                     outcomes.append(("raised", type(e)))
                 if held:
                     lock.release()
-                assert not lock.locked()
+                if kind == "Lock":
+                    assert not lock.locked()
+                else:
+                    assert not lock._is_owned()  # type: ignore[attr-defined]
             assert outcomes[0] == outcomes[1], (held, args, kwargs, outcomes)
 
 
