@@ -300,3 +300,44 @@ def test_signal_during_a_contended_wait_leaves_the_lock_consistent() -> None:
         lock.release()
     finally:
         locks.disable()
+
+
+def test_short_waits_are_sampled_in_proportion_and_scaled_up() -> None:
+    import random
+
+    random.seed(5)
+    # every wait is shorter than sample_delay_ns: each is kept with p = delay/threshold
+    locks.enable(sample_delay_ns=10_000_000_000)
+    try:
+        waited, _, _ = _run_contention(threading.Lock)
+    finally:
+        locks.disable()
+    block = locks.block_profile()
+    waiter = [s for s in block.samples if s.locations[0].lines[0].function.name.endswith("waiter")]
+    # a kept wait of d ns has p = d / 1e10 and weight 1/p: it records exactly 1e10 ns of delay
+    # and 1e10/d (>= 25 for waits under 0.4 s) contentions, so totals stay unbiased
+    for s in waiter:
+        kept = round(s.values[1] / 1e10)
+        assert kept >= 1 and s.values[1] == pytest.approx(kept * 1e10, rel=1e-6)
+        assert s.values[0] >= 20 * kept
+    with pytest.raises(Exception, match="sample_delay_ns"):
+        locks.enable(sample_delay_ns=0)
+
+
+def test_delay_sampling_weight_is_unbiased() -> None:
+    import random
+
+    from profkit.collect import _lockrecord
+
+    random.seed(11)
+    st = _lockrecord.state
+    saved = (st.fraction, st.sample_delay_ns)
+    try:
+        for fraction, delay in ((1, 100_000), (4, 100_000), (3, 5_000_000)):
+            st.fraction, st.sample_delay_ns = fraction, 1_000_000
+            weights = [_lockrecord.weight(delay) for _ in range(40_000)]
+            assert sum(weights) / len(weights) == pytest.approx(1.0, rel=0.06)
+            kept = [w for w in weights if w]
+            assert kept and all(w == kept[0] for w in kept)  # 1/p, the same for equal delays
+    finally:
+        st.fraction, st.sample_delay_ns = saved
