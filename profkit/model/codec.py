@@ -26,6 +26,9 @@ from profkit.model.validate import check_valid
 DEFAULT_MAX_BYTES = int(os.environ.get("PROFKIT_MAX_PROFILE_BYTES", str(1 << 30)))
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
+# Read once at import (os.umask can only be read by setting it, which is not thread-safe later).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def inflate(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -312,6 +315,7 @@ def write_atomic(path: PathLike, data: bytes) -> None:
     except OSError as e:
         raise ProfkitError(f"{name}: cannot write ({e.strerror})") from None
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, name)

@@ -83,3 +83,12 @@ def test_save_is_atomic(tmp_path: Path, corpus: Path) -> None:
     save(p, out)
     assert zlib.decompress(out.read_bytes(), 16 + zlib.MAX_WBITS)
     assert [f.name for f in tmp_path.iterdir()] == ["x.pb.gz"]
+
+
+def test_saved_file_has_umask_mode_not_0600(tmp_path: Path, corpus: Path) -> None:
+    p = load(corpus / "sample.cpu")
+    out = tmp_path / "mode.pb.gz"
+    save(p, out)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask

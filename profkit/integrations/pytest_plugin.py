@@ -1,0 +1,178 @@
+"""pytest plugin: ``pytest --profkit-profile DIR`` writes a CPU profile per benchmark.
+
+Like ``go test -bench -cpuprofile``, but one ``profile.proto`` per benchmark. After pytest-benchmark's
+timed rounds (so timings are untouched, as with ``--benchmark-cprofile``) the benchmarked callable
+runs again under ``profkit.collect.cpu.CpuProfiler`` for about ``--profkit-profile-seconds``; the
+number of calls is recorded (profile comment, and the benchmark's ``extra_info``:
+``profkit_profile`` = the file, relative to the ``--benchmark-json`` file's directory when given,
+``profkit_profile_calls`` = calls) so ``profkit bench compare --profiles`` can compare time per call.
+``--profkit-profile-tests`` also profiles tests that do not use the ``benchmark`` fixture (during
+the test call itself).
+
+Without ``--profkit-profile`` the plugin only registers its options: nothing is imported, no hook
+wraps a test. When a CPU profile is already running in the process (the code under test profiles
+itself), the benchmark is not profiled and ``extra_info["profkit_profile_error"]`` says why.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from typing import Any, Callable, Generator, Optional
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register ``--profkit-profile`` and its companions."""
+    group = parser.getgroup("profkit", "profkit CPU profiles")
+    group.addoption("--profkit-profile", metavar="DIR", default=None,
+                    help="write a CPU profile (pprof .pb.gz) per benchmark into DIR")
+    group.addoption("--profkit-profile-tests", action="store_true", default=False,
+                    help="also profile tests that do not use the benchmark fixture")
+    group.addoption("--profkit-profile-seconds", type=float, default=0.5, metavar="S",
+                    help="profile each benchmark for about S seconds after its timed rounds (0.5)")
+    group.addoption("--profkit-profile-rate", type=float, default=1000.0, metavar="HZ",
+                    help="sampling rate asked for (default 1000 Hz)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the profiling hooks only when ``--profkit-profile`` is given."""
+    directory = config.getoption("profkit_profile")
+    if not directory:
+        return
+    json_path = config.getoption("benchmark_json", default=None)
+    json_dir = None
+    if json_path:  # a Path in pytest-benchmark 5, an open file in older versions
+        name = json_path if isinstance(json_path, (str, os.PathLike)) else json_path.name
+        json_dir = os.path.dirname(os.path.abspath(os.fspath(name)))
+    config.pluginmanager.register(
+        ProfilingPlugin(directory, json_dir=json_dir,
+                        per_test=config.getoption("profkit_profile_tests"),
+                        seconds=config.getoption("profkit_profile_seconds"),
+                        rate_hz=config.getoption("profkit_profile_rate")),
+        "profkit-profiling",
+    )
+
+
+def profile_filename(nodeid: str) -> str:
+    """Return the profile file name for a test id (``a.py::test_x[1]`` -> ``a.py__test_x_1_.pb.gz``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", nodeid.replace("::", "__")) + ".pb.gz"
+
+
+class _TargetCapture:
+    """Remember what a pytest-benchmark fixture benchmarks, by wrapping the fixture instance."""
+
+    def __init__(self, fixture: Any) -> None:
+        self.fixture = fixture
+        self.call: Optional[Callable[[], Any]] = None
+        self._saved = {name: getattr(fixture, name) for name in ("_raw", "_raw_pedantic")
+                       if callable(getattr(fixture, name, None))}
+        if "_raw" in self._saved:
+            fixture._raw = self._raw
+        if "_raw_pedantic" in self._saved:
+            fixture._raw_pedantic = self._raw_pedantic
+
+    def _raw(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.call = lambda: function(*args, **kwargs)
+        return self._saved["_raw"](function, *args, **kwargs)
+
+    def _raw_pedantic(self, target: Callable[..., Any], args: Any = (), kwargs: Any = None,
+                      setup: Optional[Callable[[], Any]] = None, **rest: Any) -> Any:
+        def call() -> Any:
+            a, k = args, kwargs or {}
+            if setup is not None:
+                made = setup()
+                if made is not None:
+                    a, k = made
+            return target(*a, **k)
+
+        self.call = call
+        return self._saved["_raw_pedantic"](target, args=args, kwargs=kwargs, setup=setup, **rest)
+
+    def restore(self) -> None:
+        for name in self._saved:
+            self.fixture.__dict__.pop(name, None)
+
+
+class ProfilingPlugin:
+    """The hooks active under ``--profkit-profile``; see the module docstring."""
+
+    def __init__(self, directory: str, *, json_dir: Optional[str], per_test: bool, seconds: float,
+                 rate_hz: float) -> None:
+        self.directory = os.path.abspath(directory)
+        self.json_dir = json_dir
+        self.per_test = per_test
+        self.seconds = seconds
+        self.rate_hz = rate_hz
+        os.makedirs(self.directory, exist_ok=True)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, None]:
+        """Capture the benchmarked callable (or profile the whole call with per_test)."""
+        funcargs = getattr(item, "funcargs", {})
+        fixture = funcargs.get("benchmark")
+        if fixture is not None and hasattr(fixture, "extra_info"):
+            capture = _TargetCapture(fixture)
+            try:
+                outcome = yield
+            finally:
+                capture.restore()
+            if outcome.excinfo is None and capture.call is not None and getattr(fixture, "enabled", True):
+                self._profile_benchmark(item, fixture, capture.call)
+            return
+        if not self.per_test:
+            yield
+            return
+        from profkit.collect.cpu import CpuProfiler
+        from profkit.errors import CollectorBusyError
+
+        try:
+            profiler = CpuProfiler(rate_hz=self.rate_hz).start()
+        except CollectorBusyError:  # the code under test profiles itself: leave it alone
+            yield
+            return
+        try:
+            yield
+        finally:
+            self._write(item.nodeid, profiler.stop(), calls=1)
+
+    def _profile_benchmark(self, item: pytest.Item, fixture: Any, call: Callable[[], Any]) -> None:
+        from profkit.collect.cpu import CpuProfiler
+        from profkit.errors import CollectorBusyError
+
+        stats = getattr(getattr(fixture, "stats", None), "stats", None)
+        median = getattr(stats, "median", 0.0) or 0.0
+        calls = max(1, math.ceil(self.seconds / median)) if median > 0 else 0
+        try:
+            profiler = CpuProfiler(rate_hz=self.rate_hz).start()
+        except CollectorBusyError as e:
+            fixture.extra_info["profkit_profile_error"] = str(e)
+            return
+        done = 0
+        try:
+            if calls:
+                for _ in range(calls):
+                    call()
+                done = calls
+            else:  # no timing known: run for the time budget
+                deadline = time.perf_counter() + self.seconds
+                while time.perf_counter() < deadline:
+                    call()
+                    done += 1
+        finally:
+            profile = profiler.stop()
+        path = self._write(item.nodeid, profile, calls=done)
+        shown = os.path.relpath(path, self.json_dir) if self.json_dir else path
+        fixture.extra_info["profkit_profile"] = shown
+        fixture.extra_info["profkit_profile_calls"] = done
+
+    def _write(self, nodeid: str, profile: Any, *, calls: int) -> str:
+        from profkit.model.codec import save
+
+        profile.comments.append(f"profkit.bench: {nodeid} calls={calls}")
+        path = os.path.join(self.directory, profile_filename(nodeid))
+        save(profile, path)
+        return path
