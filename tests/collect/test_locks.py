@@ -237,6 +237,9 @@ def test_profiles_open_in_go_pprof(tmp_path, go_pprof) -> None:  # type: ignore[
         top = go_pprof("-top", "-sample_index=delay", str(path)).stdout
         name = "waiter" if kind == "block" else "holder"
         assert f"test_locks._run_contention.<locals>.{name}" in top
+        for flag, shown in (("-contentions", "contentions"), ("-total_delay", "delay"),
+                            ("-mean_delay", "mean_delay")):
+            assert f"Type: {shown}" in go_pprof("-top", flag, str(path)).stdout
 
 
 @pytest.mark.parametrize("kind", ["Lock", "RLock"])
