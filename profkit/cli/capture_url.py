@@ -168,11 +168,12 @@ def fetch_with_progress(target: Target, headers: Dict[str, str], *, show_bar: bo
 
 
 def _progress(worker: threading.Thread, target: Target) -> None:
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     total = target.seconds or 0.0
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True) as progress:
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task(f"capturing {target.kind}", total=total or None)
         start = time.monotonic()
         while worker.is_alive():

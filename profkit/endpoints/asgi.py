@@ -13,13 +13,19 @@ app's own thread pool is not taken. Non-HTTP scopes (lifespan, websocket) pass t
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from profkit.endpoints import http
 from profkit.endpoints.config import EndpointConfig
 from profkit.endpoints.core import ProfileEndpoints
-from profkit.endpoints.request_labels import LabelledCoroutine, LabelsFactory, labels_factory
+from profkit.endpoints.request_labels import (
+    LabelledCoroutine,
+    LabelsFactory,
+    RouteAwareScope,
+    labels_factory,
+)
 
 Scope = Dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -31,6 +37,20 @@ def _headers(scope: Scope) -> Dict[str, str]:
     for k, v in raw:
         out[k.decode("latin-1").lower()] = v.decode("latin-1")
     return out
+
+
+async def _watch_disconnect(receive: Callable[[], Awaitable[Any]], gone: threading.Event) -> None:
+    """Set ``gone`` when the server reports ``http.disconnect`` (the client went away)."""
+    try:
+        while True:
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                gone.set()
+                return
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        return
 
 
 def _route_labels(scope: Scope) -> Dict[str, str]:
@@ -87,10 +107,13 @@ class ASGIProfileMiddleware:
         if sub is None:
             if self.labels is None:
                 await self.app(scope, receive, send)
-            else:
-                await LabelledCoroutine(
-                    self.app(scope, receive, send), self.labels, lambda: _route_labels(scope)
-                )
+                return
+            watched = RouteAwareScope(scope)
+            labelled = LabelledCoroutine(
+                self.app(watched, receive, send), self.labels, lambda: _route_labels(watched)
+            )
+            watched.on_route = labelled.refresh
+            await labelled
             return
         client = scope.get("client")
         request = http.Request(
@@ -101,10 +124,18 @@ class ASGIProfileMiddleware:
             headers=_headers(scope),
             base_path=str(scope.get("root_path", "")).rstrip("/"),
         )
+        gone = threading.Event()
+        request.disconnected = gone.is_set
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._max_workers, "profkit-endpoint")
         loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(self._executor, self.endpoints.handle, request)
+        try:
+            response = await loop.run_in_executor(self._executor, self.endpoints.handle, request)
+        finally:
+            watcher.cancel()
+        if gone.is_set():
+            return
         await send(
             {
                 "type": "http.response.start",

@@ -112,6 +112,13 @@ ENABLE_HINTS: Dict[str, str] = {
 
 def feature_enabled(feature: str) -> bool:
     """Return whether the process-wide collector behind ``feature`` is running."""
+    try:
+        return _feature_enabled(feature)
+    except ImportError:
+        return False
+
+
+def _feature_enabled(feature: str) -> bool:
     if feature == "heap":
         heap = collector("heap")
 

@@ -44,6 +44,23 @@ BAD_WINDOW = 'invalid value for "seconds" - must be a positive number'
 NO_SECONDS = '"seconds" parameter is not supported for this profile type'
 SECONDS_AND_DEBUG = "seconds and debug params are incompatible"
 BUSY = "Could not enable CPU profiling: cpu profiling already in use"
+CANCELLED = "profile request cancelled: the client went away"
+POLL_SECONDS = 0.2
+
+
+def wait(seconds: float, disconnected: Callable[[], bool]) -> bool:
+    """Sleep ``seconds``; return False early if ``disconnected()`` turns true (checked every 0.2 s)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return True
+        time.sleep(min(POLL_SECONDS, remaining))
+        try:
+            if disconnected():
+                return False
+        except Exception:
+            pass
 
 
 def _parse_debug(raw: Optional[str]) -> int:
@@ -68,11 +85,10 @@ def _parse_seconds(raw: str, *, integer: bool) -> Optional[float]:
 class ProfileEndpoints:
     """The framework-neutral ``/debug/profile`` handler for one configuration."""
 
-    def __init__(self, config: EndpointConfig, *, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, config: EndpointConfig):
         """Prepare the handler; starts the collectors named in ``config.enable``."""
         self.config = config
         self._networks = config.networks()
-        self._sleep = sleep
         self._started: tuple[str, ...] = ()
         if config.enable:
             self._started = enable_features(
@@ -120,8 +136,8 @@ class ProfileEndpoints:
                 return http.error(400, NO_SECONDS)
             return http.text("\x00".join(sys.argv))
         if kind.timed:
-            return self._timed(kind, name, query.get("seconds"))
-        return self._snapshot(kind, name, query)
+            return self._timed(kind, name, query.get("seconds"), request)
+        return self._snapshot(kind, name, query, request)
 
     def _check_cap(self, seconds: float) -> Optional[http.Response]:
         if seconds > self.config.max_seconds:
@@ -132,7 +148,9 @@ class ProfileEndpoints:
             )
         return None
 
-    def _timed(self, kind: ProfileKind, name: str, raw: Optional[str]) -> http.Response:
+    def _timed(
+        self, kind: ProfileKind, name: str, raw: Optional[str], request: http.Request
+    ) -> http.Response:
         if raw is None:
             seconds = float(min(self.config.default_seconds, self.config.max_seconds))
         else:
@@ -143,15 +161,24 @@ class ProfileEndpoints:
         too_long = self._check_cap(seconds)
         if too_long is not None:
             return too_long
-        from profkit.collect.cpu import profile_for
+        from profkit.collect.cpu import CpuProfiler
 
+        profiler = CpuProfiler(self.config.cpu_rate_hz, kind.name)
         try:
-            prof = profile_for(seconds, mode=kind.name, rate_hz=self.config.cpu_rate_hz)
+            profiler.start()
         except CollectorBusyError:
             return http.error(500, BUSY)
+        try:
+            completed = wait(seconds, request.disconnected)
+        finally:
+            prof = profiler.stop()
+        if not completed:
+            return http.error(500, CANCELLED)
         return http.profile_bytes(serialize(prof), f"{name}.pb.gz")
 
-    def _snapshot(self, kind: ProfileKind, name: str, query: dict[str, str]) -> http.Response:
+    def _snapshot(
+        self, kind: ProfileKind, name: str, query: dict[str, str], request: http.Request
+    ) -> http.Response:
         assert kind.snapshot is not None
         debug = _parse_debug(query.get("debug"))
         if "seconds" in query:
@@ -166,7 +193,7 @@ class ProfileEndpoints:
         if kind.feature is not None and not feature_enabled(kind.feature):
             return http.error(501, ENABLE_HINTS[kind.feature])
         if "seconds" in query:
-            return self._delta(kind, name, float(query["seconds"]))
+            return self._delta(kind, name, float(query["seconds"]), request)
         if kind.name == "heap" and _parse_debug(query.get("gc")) > 0:
             gc.collect()
         if debug > 0 and kind.name == "threads":
@@ -176,14 +203,17 @@ class ProfileEndpoints:
             return http.text(_debug_text(prof, name))
         return http.profile_bytes(serialize(prof), f"{name}.pb.gz")
 
-    def _delta(self, kind: ProfileKind, name: str, seconds: float) -> http.Response:
+    def _delta(
+        self, kind: ProfileKind, name: str, seconds: float, request: http.Request
+    ) -> http.Response:
         assert kind.snapshot is not None
         from profkit.analysis import delta
 
         try:
             p0 = kind.snapshot()
             p0.time_nanos = time.time_ns()  # Go stamps each snapshot with "now"
-            self._sleep(seconds)
+            if not wait(seconds, request.disconnected):
+                return http.error(500, CANCELLED)
             p1 = kind.snapshot()
             p1.time_nanos = time.time_ns()
         except Exception:

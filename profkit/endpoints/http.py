@@ -10,7 +10,7 @@ prints the message) and no ``Content-Disposition``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs
 
 REASONS: Dict[int, str] = {
@@ -33,7 +33,8 @@ class Request:
 
     ``path`` is relative to the mount prefix (``""`` or ``"/"`` is the index, ``"/heap"``
     a profile); ``client`` is the peer address (``None`` when the server gives none, as
-    with a Unix socket); ``headers`` has lower-case names.
+    with a Unix socket); ``headers`` has lower-case names; ``disconnected()`` tells
+    whether the client has gone away (long waits end early then, as in Go).
     """
 
     method: str
@@ -42,6 +43,7 @@ class Request:
     client: Optional[str] = None
     headers: Mapping[str, str] = field(default_factory=dict)
     base_path: str = ""
+    disconnected: Callable[[], bool] = lambda: False
 
     def query(self) -> Dict[str, str]:
         """Return the query parameters, first value of each (Go's ``FormValue``)."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
-from profkit.endpoints.catalog import KINDS
+from profkit.endpoints.catalog import KINDS, feature_enabled
 from profkit.endpoints.config import EndpointConfig
 
 _TEXT_DEBUG = {"threads": (1, 2)}
+NOT_IN_GO = ("wall",)
 _STYLE = (
     "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
     "td,th{padding:.3em .8em;text-align:left;vertical-align:top}"
@@ -37,9 +38,12 @@ def render_index(mount: str, config: EndpointConfig) -> str:
             ]
         for level in _TEXT_DEBUG.get(kind.name, ()):
             links.append(f'<a href="{_href(mount, kind.name, f"debug={level}")}">debug={level}</a>')
-        aliases = ", ".join(escape(a) for a in kind.aliases)
+        go_name = ", ".join(kind.aliases) or ("" if kind.name in NOT_IN_GO else kind.name)
+        description = escape(kind.description)
+        if kind.feature is not None and not feature_enabled(kind.feature):
+            description += f" <em>(off: mount with enable=[&quot;{escape(kind.feature)}&quot;])</em>"
         rows.append(
-            f"<tr><td>{' '.join(links)}</td><td>{aliases}</td><td>{escape(kind.description)}</td></tr>"
+            f"<tr><td>{' '.join(links)}</td><td>{escape(go_name)}</td><td>{description}</td></tr>"
         )
     example = escape(f"go tool pprof http://HOST{mount}/profile?seconds=10")
     capture = escape("profkit capture http://HOST --seconds 10 --type cpu -o cpu.pb.gz")

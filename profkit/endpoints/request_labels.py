@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager
-from typing import Any, Callable, Dict, Generator, Optional, TypeVar
+from typing import Any, Callable, Dict, Generator, List, Optional, TypeVar
 
 log = logging.getLogger("profkit.endpoints")
 T = TypeVar("T")
@@ -65,11 +65,40 @@ def call_labelled(
         _exit(cm)
 
 
+class RouteAwareScope(Dict[str, Any]):
+    """An ASGI scope that calls ``on_route()`` when a router stores ``scope["route"]``.
+
+    Starlette and FastAPI set ``scope["route"]`` after matching and call the endpoint
+    in the same step of the coroutine, so the labels must change *during* that step.
+    Writes are mirrored into ``original`` so middleware outside ours still sees them.
+    """
+
+    def __init__(self, original: Dict[str, Any]) -> None:
+        super().__init__(original)
+        self.original = original
+        self.on_route: Optional[Callable[[], None]] = None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.original[key] = value
+        if key == "route" and self.on_route is not None:
+            self.on_route()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Update like ``dict.update``, mirroring, and notify when ``route`` changes."""
+        before = self.get("route")
+        super().update(*args, **kwargs)
+        self.original.update(*args, **kwargs)
+        if self.get("route") is not before and self.on_route is not None:
+            self.on_route()
+
+
 class LabelledCoroutine:
     """Await ``coro`` with ``labels(**labels_for())`` active whenever it runs.
 
-    ``labels_for`` is called at every resume, so labels can follow routing (for example
-    Starlette's ``scope["route"]``, set once the router has matched).
+    ``labels_for`` is called at every resume, and again when ``refresh()`` is called
+    during a step (``RouteAwareScope`` does so when routing has matched), so labels
+    follow routing within the step that runs the endpoint.
     """
 
     def __init__(
@@ -78,9 +107,28 @@ class LabelledCoroutine:
         self._coro = coro
         self._factory = factory
         self._labels_for = labels_for
+        self._step_cms: List[AbstractContextManager[Any]] = []
+        self._in_step = False
+
+    def refresh(self) -> None:
+        """Re-apply the labels now (only inside a step of the wrapped coroutine)."""
+        if not self._in_step:
+            return
+        try:
+            kv = self._labels_for()
+        except Exception:
+            return
+        cm = _enter(self._factory, kv) if kv else None
+        if cm is not None:
+            self._step_cms.append(cm)
+
+    def _end_step(self) -> None:
+        while self._step_cms:
+            _exit(self._step_cms.pop())
+        self._in_step = False
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        coro = self._coro
+        coro = self._coro.__await__()  # a coroutine, a Future or any awaitable
         to_send: Any = None
         to_throw: Optional[BaseException] = None
         while True:
@@ -89,6 +137,7 @@ class LabelledCoroutine:
             except Exception:
                 kv = {}
             cm = _enter(self._factory, kv) if kv else None
+            self._in_step = True
             try:
                 if to_throw is not None:
                     yielded = coro.throw(to_throw)
@@ -97,6 +146,7 @@ class LabelledCoroutine:
             except StopIteration as stop:
                 return stop.value
             finally:
+                self._end_step()
                 _exit(cm)
             try:
                 to_send = yield yielded

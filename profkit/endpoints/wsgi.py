@@ -12,6 +12,7 @@ With gunicorn, ``--timeout`` must exceed ``max_seconds`` for the sync worker cla
 
 from __future__ import annotations
 
+import socket
 from typing import Any, Callable, Dict, Iterable, Optional
 
 from profkit.endpoints import http
@@ -20,6 +21,27 @@ from profkit.endpoints.core import ProfileEndpoints
 from profkit.endpoints.request_labels import LabelsFactory, call_labelled, labels_factory
 
 WSGIApp = Callable[[Dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _disconnect_probe(environ: Dict[str, Any]) -> Callable[[], bool]:
+    """Return a check for a closed client connection, from the server's socket if exposed.
+
+    werkzeug (``werkzeug.socket``) and gunicorn (``gunicorn.socket``) expose it; other
+    servers get a check that always says "still connected".
+    """
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if sock is None or not hasattr(sock, "recv"):
+        return lambda: False
+
+    def disconnected() -> bool:
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except (OSError, ValueError):
+            return True
+
+    return disconnected
 
 
 def _headers(environ: Dict[str, Any]) -> Dict[str, str]:
@@ -37,13 +59,23 @@ class ProfileMiddleware:
         app: the WSGI application to wrap (not modified).
         config: an ``EndpointConfig``; or pass its fields as keyword arguments
             (``prefix``, ``allow``, ``token``, ``max_seconds``, ``enable``, ...).
+        route_label: maps the WSGI environ to the ``route`` label (default: the path;
+            framework helpers give the route template, e.g. ``/books/<int:id>``).
 
     Raises:
         InputError: a bad option (unknown ``enable`` feature, malformed ``allow``).
     """
 
-    def __init__(self, app: WSGIApp, config: Optional[EndpointConfig] = None, **options: Any):
+    def __init__(
+        self,
+        app: WSGIApp,
+        config: Optional[EndpointConfig] = None,
+        *,
+        route_label: Optional[Callable[[Dict[str, Any]], str]] = None,
+        **options: Any,
+    ):
         self.app = app
+        self.route_label = route_label
         self.config = config if config is not None else EndpointConfig(**options)
         self.endpoints = ProfileEndpoints(self.config)
         self.close = self.endpoints.close
@@ -51,12 +83,20 @@ class ProfileMiddleware:
             labels_factory() if self.config.request_labels else None
         )
 
+    def _route(self, environ: Dict[str, Any], path: str) -> str:
+        if self.route_label is None:
+            return path
+        try:
+            return self.route_label(environ)
+        except Exception:
+            return path
+
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Answer a profile request, or call the app inside the request's labels."""
         path = environ.get("PATH_INFO", "") or "/"
         sub = self.endpoints.subpath(path)
         if sub is None:
-            kv = {"route": path, "method": str(environ.get("REQUEST_METHOD", ""))}
+            kv = {"route": self._route(environ, path), "method": str(environ.get("REQUEST_METHOD", ""))}
             return call_labelled(self.labels, kv, self.app, environ, start_response)
         request = http.Request(
             method=str(environ.get("REQUEST_METHOD", "GET")),
@@ -65,6 +105,7 @@ class ProfileMiddleware:
             client=environ.get("REMOTE_ADDR") or None,
             headers=_headers(environ),
             base_path=str(environ.get("SCRIPT_NAME", "")).rstrip("/"),
+            disconnected=_disconnect_probe(environ),
         )
         response = self.endpoints.handle(request)
         start_response(response.status_line(), response.headers)

@@ -1,52 +1,41 @@
 """Mount ``/debug/profile`` on a Flask app: ``profkit.integrations.flask.install(app)``.
 
-Wraps ``app.wsgi_app`` in ``ProfileMiddleware`` and labels each request's samples with
-Flask's URL rule (``/books/<int:book_id>``, not the concrete path) and method. Flask is
-imported only when ``install`` runs.
+Wraps ``app.wsgi_app`` in ``ProfileMiddleware``; each request's samples are labelled
+with Flask's URL rule (``/books/<int:book_id>``, not the concrete path, so the number
+of label values stays small) and its method. Flask is not imported by this module.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Dict
 
 from profkit.endpoints.wsgi import ProfileMiddleware
 
-_G_KEY = "_profkit_labels"
+UNMATCHED = "(unmatched)"
+
+
+def rule_of(app: Any) -> Callable[[Dict[str, Any]], str]:
+    """Return a function giving the URL rule ``app`` routes an environ to (``(unmatched)`` if none)."""
+
+    def route(environ: Dict[str, Any]) -> str:
+        adapter = app.url_map.bind_to_environ(environ)
+        try:
+            rule, _ = adapter.match(return_rule=True)
+        except Exception:  # NotFound, MethodNotAllowed, RequestRedirect
+            return UNMATCHED
+        return str(rule.rule)
+
+    return route
 
 
 def install(app: Any, **options: Any) -> ProfileMiddleware:
     """Mount the endpoints on ``app`` (a ``flask.Flask``) and return the middleware.
 
     ``options`` are ``EndpointConfig`` fields (``prefix``, ``allow``, ``token``,
-    ``max_seconds``, ``enable``, ...). Raises InputError on a bad option.
+    ``max_seconds``, ``enable``, ...). Raises InputError on a bad option. Call it before
+    creating the locks you want in the lock profile (``enable=["locks"]`` profiles
+    locks created from then on).
     """
-    import flask
-
-    middleware = ProfileMiddleware(app.wsgi_app, **options)
+    middleware = ProfileMiddleware(app.wsgi_app, route_label=rule_of(app), **options)
     app.wsgi_app = middleware
-    factory = middleware.labels
-    if factory is None:
-        return middleware
-
-    def push_route_labels() -> None:
-        rule = flask.request.url_rule
-        if rule is None:
-            return
-        try:
-            cm = factory(route=str(rule.rule), method=flask.request.method)
-            cm.__enter__()
-            setattr(flask.g, _G_KEY, cm)
-        except Exception:
-            pass
-
-    def pop_route_labels(_exc: Any) -> None:
-        cm = getattr(flask.g, _G_KEY, None)
-        if cm is not None:
-            try:
-                cm.__exit__(None, None, None)
-            except Exception:
-                pass
-
-    app.before_request(push_route_labels)
-    app.teardown_request(pop_route_labels)
     return middleware

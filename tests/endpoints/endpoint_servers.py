@@ -36,9 +36,13 @@ class WsgiServer:
     """werkzeug's threaded dev server in a thread, on a free loopback port."""
 
     def __init__(self, app: Any) -> None:
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        class QuietHandler(WSGIRequestHandler):
+            def log(self, type: str, message: str, *args: Any) -> None:
+                pass
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -66,3 +70,12 @@ def wait_until_serving(url: str, proc: subprocess.Popen[bytes], timeout: float =
             time.sleep(0.1)
     raise AssertionError(f"server at {url} did not come up")
 
+
+
+def wait_for_capture(url: str, timeout: float = 20) -> None:
+    """Poll ``url``'s thread dump until a CPU/wall capture is in progress (no blind sleeps)."""
+    deadline = time.monotonic() + timeout
+    while b"ProfileEndpoints._timed" not in fetch(url + "/debug/profile/threads?debug=2")[2]:
+        if time.monotonic() > deadline:
+            raise AssertionError("no capture started")
+        time.sleep(0.02)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Callable, List
 
-from endpoint_servers import fetch
+from endpoint_servers import fetch, wait_for_capture
 
 from profkit.model import parse
 
@@ -22,7 +23,7 @@ def test_uvicorn_cpu_capture_while_serving(uvicorn_app: Callable[..., str]) -> N
 
     worker = threading.Thread(target=capture)
     worker.start()
-    time.sleep(0.2)
+    wait_for_capture(url)
     latencies = []
     while worker.is_alive() and len(latencies) < 60:
         t0 = time.perf_counter()
@@ -42,7 +43,7 @@ def test_uvicorn_concurrent_captures(uvicorn_app: Callable[..., str]) -> None:
     statuses: List[int] = []
 
     def capture() -> None:
-        statuses.append(fetch(url + "/debug/profile/profile?seconds=1")[0])
+        statuses.append(fetch(url + "/debug/profile/profile?seconds=3")[0])
 
     threads = [threading.Thread(target=capture) for _ in range(3)]
     for t in threads:
@@ -51,3 +52,14 @@ def test_uvicorn_concurrent_captures(uvicorn_app: Callable[..., str]) -> None:
         t.join()
     assert sorted(statuses) == [200, 500, 500]
     assert fetch(url + "/debug/profile/threads?debug=2")[0] == 200
+
+
+def test_uvicorn_capture_ends_when_the_client_leaves(uvicorn_app: Callable[..., str]) -> None:
+    url = uvicorn_app("plain_asgi:application")
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET /debug/profile/wall?seconds=20 HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_for_capture(url)
+    deadline = time.monotonic() + 5
+    while fetch(url + "/debug/profile/cpu?seconds=0.1")[0] != 200:
+        assert time.monotonic() < deadline, "capture kept running after the client left"

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List
 from urllib.parse import parse_qs
 
-from endpoint_servers import WsgiServer, fetch
+from endpoint_servers import WsgiServer, fetch, wait_for_capture
 
 from profkit.endpoints import ProfileMiddleware
 from profkit.model import Profile, parse
@@ -84,7 +84,7 @@ def test_one_cpu_capture_at_a_time(wsgi_server: Callable[[Any], WsgiServer]) -> 
         urls = [srv.url + "/debug/profile/cpu?seconds=2", srv.url + "/debug/profile/wall?seconds=2"]
         with ThreadPoolExecutor(2) as pool:
             first = pool.submit(fetch, urls[0])
-            time.sleep(0.5)  # let the first capture start; the second must be refused, not queued
+            wait_for_capture(srv.url)  # the second must be refused, not queued
             t0 = time.monotonic()
             status, headers, body = pool.submit(fetch, urls[1]).result()
             refused_after = time.monotonic() - t0
@@ -106,7 +106,7 @@ def test_app_keeps_serving_during_a_capture(wsgi_server: Callable[[Any], WsgiSer
 
         worker = threading.Thread(target=capture)
         worker.start()
-        time.sleep(0.2)
+        wait_for_capture(srv.url)
         served = 0
         while not done.is_set() and served < 20:
             assert fetch(srv.url + "/hello", timeout=5)[0] == 200

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable, Dict, Iterable
 
 import pytest
-from endpoint_servers import WsgiServer, fetch
+from endpoint_servers import WsgiServer, fetch, wait_for_capture
 
 from profkit.endpoints import ProfileMiddleware
 
@@ -53,7 +52,7 @@ def test_go_tool_pprof_shows_the_busy_message(
     with wsgi_server(ProfileMiddleware(app)) as srv:
         holder = threading.Thread(target=fetch, args=(srv.url + "/debug/profile/cpu?seconds=3",))
         holder.start()
-        time.sleep(0.5)
+        wait_for_capture(srv.url)
         proc = go_pprof("-top", srv.url + "/debug/profile/profile?seconds=1", check=False)
         holder.join()
     assert proc.returncode != 0
@@ -70,3 +69,17 @@ def test_go_tool_pprof_reads_goroutine_and_error_for_bad_seconds(
     assert "Type: thread" in out
     assert bad.returncode != 0
     assert 'server response: 400 Bad Request - invalid value for "seconds"' in bad.stderr
+
+
+def test_go_tool_pprof_against_uvicorn(uvicorn_app: Callable[..., str], go_pprof: Any) -> None:
+    url = uvicorn_app("plain_asgi:application")
+    stop = threading.Event()
+    load = threading.Thread(target=keep_busy, args=(url + "/spin?ms=20", stop))
+    load.start()
+    try:
+        out = go_pprof("-top", "-tagfocus", "route=/spin", url + "/debug/profile/profile?seconds=2").stdout
+    finally:
+        stop.set()
+        load.join()
+    assert "Type: cpu" in out
+    assert "plain_asgi.app" in out

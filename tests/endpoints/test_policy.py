@@ -148,6 +148,7 @@ def test_index_lists_every_profile_and_escapes_the_prefix() -> None:
     for name in ["cpu", "wall", "heap", "allocs", "threads", "threadcreate", "block", "mutex", "cmdline"]:
         assert f">{name}</a>" in page
     assert "goroutine" in page and "threads?debug=2" in page
+    assert page.count("(off: mount with enable=") == 4  # heap, allocs, block, mutex are off
 
 
 @pytest.mark.parametrize(
