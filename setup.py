@@ -21,14 +21,14 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as e:  # noqa: BLE001 - any compiler/setup failure
-            print(f"profkit: C heap hook not built ({e}); using the tracemalloc fallback",
+            print(f"profkit: C extensions not built ({e}); using the pure-Python fallbacks",
                   file=sys.stderr)
 
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
         except Exception as e:  # noqa: BLE001
-            print(f"profkit: C heap hook not built ({e}); using the tracemalloc fallback",
+            print(f"profkit: {ext.name} not built ({e}); using its pure-Python fallback",
                   file=sys.stderr)
 
 

@@ -1,6 +1,8 @@
 """Heap profiler overhead on an allocation-heavy workload, beside tracemalloc and memray.
 
-Run: ``.venv/bin/python benchmarks/bench_heap.py [--quick]``. Each mode runs the same
+Run: ``.venv/bin/python benchmarks/bench_heap.py [--quick] [--json]``. ``--json`` swaps the
+pure allocation loop for JSON round trips plus a regex scan (a more typical mix of work
+and allocation). Each mode runs the same
 workload in a fresh interpreter; rounds interleave all modes (rotating the order),
 and each mode's ratio is the median over rounds of (mode time / plain time in the
 same round). Only the workload is timed, in process CPU time (not interpreter
@@ -21,7 +23,7 @@ WORKLOAD = r"""
 import sys, time
 mode = sys.argv[1]
 
-def work():
+def work_alloc():
     out = []
     for i in range(400_000):
         d = {"a": i, "b": str(i), "c": [i, i + 1, i + 2], "d": (i, "x")}
@@ -31,6 +33,20 @@ def work():
         if i % 100 == 0:
             out.append(bytearray(4096))
     return len(out)
+
+def work_json():
+    import json, re
+    doc = {"users": [{"id": i, "name": f"user{i}", "tags": ["a", "b", str(i)],
+                      "score": i * 1.5} for i in range(200)]}
+    words = re.compile(r"[a-z]+")
+    n = 0
+    for _ in range(150):
+        text = json.dumps(doc)
+        back = json.loads(text)
+        n += len(words.findall(text)) + len(back["users"])
+    return n
+
+work = work_json if sys.argv[3] == "json" else work_alloc
 
 stop = lambda: None
 if mode == "profkit":
@@ -60,9 +76,9 @@ MODES = ["plain", "profkit", "profkit-tracemalloc", "tracemalloc1", "tracemalloc
          "memray-py"]
 
 
-def run(mode: str, tmpdir: str, n: int) -> float:
-    """Return the workload's seconds in a fresh interpreter under ``mode``."""
-    cmd = [sys.executable, "-c", WORKLOAD, mode, f"{tmpdir}/capture{n}-{mode}.bin"]
+def run(mode: str, tmpdir: str, n: int, workload: str) -> float:
+    """Return the workload's CPU seconds in a fresh interpreter under ``mode``."""
+    cmd = [sys.executable, "-c", WORKLOAD, mode, f"{tmpdir}/capture{n}-{mode}.bin", workload]
     if shutil.which("taskset") and os.cpu_count():
         cmd = ["taskset", "-c", str((os.cpu_count() or 1) - 1)] + cmd
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -71,13 +87,16 @@ def run(mode: str, tmpdir: str, n: int) -> float:
 
 def main() -> None:
     rounds = 3 if "--quick" in sys.argv else 7
+    workload = "json" if "--json" in sys.argv else "alloc"
     times: dict[str, list[float]] = {m: [] for m in MODES}
     with tempfile.TemporaryDirectory() as tmpdir:
         for r in range(rounds):
             order = MODES[r % len(MODES):] + MODES[: r % len(MODES)]
             for m in order:
-                times[m].append(run(m, tmpdir, r))
-    print(f"python {sys.version.split()[0]}; allocation-heavy workload, {rounds} interleaved "
+                times[m].append(run(m, tmpdir, r, workload))
+    what = ("json.dumps/loads + regex (a typical mix)" if workload == "json"
+            else "allocation-heavy workload")
+    print(f"python {sys.version.split()[0]}; {what}, {rounds} interleaved "
           "rounds, CPU seconds of the workload")
     print(f"  {'mode':22s} {'median s':>9s} {'ratio vs plain':>15s}")
     for m in MODES:

@@ -5,6 +5,7 @@
 - ``profkit.collect.labels``: ``with labels(route="/x"):`` tags samples of the current thread.
 - ``profkit.collect.pyspy``: py-spy's speedscope output as a ``Profile`` (``capture --pid``).
 - ``profkit.collect.locks``: block and mutex (lock-contention) profiles.
+- ``profkit.collect.heap``: heap and allocs profiles (sampling allocator hook).
 
 Importing this package imports nothing else; each module is loaded on first use.
 """

@@ -25,6 +25,8 @@ typedef struct {
     PyObject *site;
     PyObject *weakreflist;
     PyObject *dict;
+    unsigned long owner; /* RLock only: owning thread ident (valid while count > 0) */
+    unsigned long count; /* RLock only: recursion depth */
 } FastLock;
 
 static long long min_charge_ns = 50000;
@@ -134,6 +136,36 @@ static PyObject *call_slow(FastLock *self, double timeout) {
     return r;
 }
 
+/* Parse acquire()'s (blocking, timeout) like _thread.lock; -1 with an exception set on error. */
+static int parse_acquire_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                              int *blocking, double *timeout) {
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "acquire() takes at most 2 arguments");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs + nkw; i++) {
+        const char *name = i < nargs ? (i == 0 ? "blocking" : "timeout")
+                                     : PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, i - nargs));
+        if (name == NULL) return -1;
+        if (strcmp(name, "blocking") == 0) {
+            *blocking = PyObject_IsTrue(args[i]);
+            if (*blocking < 0) return -1;
+        } else if (strcmp(name, "timeout") == 0) {
+            *timeout = PyFloat_AsDouble(args[i]);
+            if (*timeout == -1 && PyErr_Occurred()) return -1;
+        } else {
+            PyErr_Format(PyExc_TypeError, "acquire() got an unexpected keyword argument '%s'", name);
+            return -1;
+        }
+    }
+    if (!*blocking && *timeout != -1) {
+        PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
+        return -1;
+    }
+    return 0;
+}
+
 /* acquire(blocking=True, timeout=-1) */
 static PyObject *FastLock_acquire(FastLock *self, PyObject *const *args, Py_ssize_t nargs,
                                   PyObject *kwnames) {
@@ -146,30 +178,7 @@ static PyObject *FastLock_acquire(FastLock *self, PyObject *const *args, Py_ssiz
     }
     int blocking = 1;
     double timeout = -1;
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (nargs > 2) {
-        PyErr_SetString(PyExc_TypeError, "acquire() takes at most 2 arguments");
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < nargs + nkw; i++) {
-        const char *name = i < nargs ? (i == 0 ? "blocking" : "timeout")
-                                     : PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, i - nargs));
-        if (name == NULL) return NULL;
-        if (strcmp(name, "blocking") == 0) {
-            blocking = PyObject_IsTrue(args[i]);
-            if (blocking < 0) return NULL;
-        } else if (strcmp(name, "timeout") == 0) {
-            timeout = PyFloat_AsDouble(args[i]);
-            if (timeout == -1 && PyErr_Occurred()) return NULL;
-        } else {
-            PyErr_Format(PyExc_TypeError, "acquire() got an unexpected keyword argument '%s'", name);
-            return NULL;
-        }
-    }
-    if (!blocking && timeout != -1) {
-        PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
-        return NULL;
-    }
+    if (parse_acquire_args(args, nargs, kwnames, &blocking, &timeout) < 0) return NULL;
     long long us;
     if (timeout_to_us(timeout, &us) < 0) return NULL;
     if (PyThread_acquire_lock_timed(self->lock, 0, 0) == PY_LOCK_ACQUIRED) {
@@ -290,6 +299,173 @@ static PyTypeObject FastLockType = {
     .tp_dictoffset = offsetof(FastLock, dict),
 };
 
+
+/* ---- FastRLockBase: the same, reentrant (owner + recursion count) ---- */
+
+static PyObject *FastRLock_acquire(FastLock *self, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames) {
+    unsigned long tid = PyThread_get_thread_ident();
+    if (self->count > 0 && self->owner == tid) {
+        if (nargs == 0 && kwnames == NULL) {
+            self->count++;
+            Py_RETURN_TRUE;
+        }
+    } else if (nargs == 0 && kwnames == NULL) {
+        if (PyThread_acquire_lock_timed(self->lock, 0, 0) == PY_LOCK_ACQUIRED) {
+            self->locked = 1;
+            self->owner = tid;
+            self->count = 1;
+            Py_RETURN_TRUE;
+        }
+        return call_slow(self, -1.0);
+    }
+    /* arguments given: validate like _thread.RLock, then the same steps */
+    int blocking = 1;
+    double timeout = -1;
+    if (parse_acquire_args(args, nargs, kwnames, &blocking, &timeout) < 0) return NULL;
+    long long us;
+    if (timeout_to_us(timeout, &us) < 0) return NULL;
+    if (self->count > 0 && self->owner == tid) {
+        self->count++;
+        Py_RETURN_TRUE;
+    }
+    if (PyThread_acquire_lock_timed(self->lock, 0, 0) == PY_LOCK_ACQUIRED) {
+        self->locked = 1;
+        self->owner = tid;
+        self->count = 1;
+        Py_RETURN_TRUE;
+    }
+    if (!blocking || us == 0) Py_RETURN_FALSE;
+    return call_slow(self, timeout);
+}
+
+static PyObject *FastRLock_block(FastLock *self, PyObject *arg) {
+    PyObject *r = FastLock_block(self, arg);
+    if (r == Py_True) {
+        self->owner = PyThread_get_thread_ident();
+        self->count = 1;
+    }
+    return r;
+}
+
+static PyObject *FastRLock_raw_release(FastLock *self, PyObject *unused) {
+    if (self->count == 0 || self->owner != PyThread_get_thread_ident()) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+        return NULL;
+    }
+    if (--self->count == 0) {
+        self->owner = 0;
+        self->locked = 0;
+        PyThread_release_lock(self->lock);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *FastRLock_release(FastLock *self, PyObject *unused) {
+    if (self->count == 0 || self->owner != PyThread_get_thread_ident()) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+        return NULL;
+    }
+    if (self->count > 1) {
+        self->count--;
+        Py_RETURN_NONE;
+    }
+    if (self->pending == Py_None || self->pending == NULL) {
+        if (self->n_waiters == 0 || now_ns() - self->last_reset < min_charge_ns) {
+            self->count = 0;
+            self->owner = 0;
+            self->locked = 0;
+            PyThread_release_lock(self->lock);
+            Py_RETURN_NONE;
+        }
+    }
+    return PyObject_CallMethodNoArgs((PyObject *)self, str_release_slow);
+}
+
+static PyObject *FastRLock_enter(FastLock *self, PyObject *unused) {
+    return FastRLock_acquire(self, NULL, 0, NULL);
+}
+
+static PyObject *FastRLock_exit(FastLock *self, PyObject *const *args, Py_ssize_t nargs) {
+    return FastRLock_release(self, NULL);
+}
+
+static PyObject *FastRLock_is_owned(FastLock *self, PyObject *unused) {
+    return PyBool_FromLong(self->count > 0 && self->owner == PyThread_get_thread_ident());
+}
+
+static PyObject *FastRLock_recursion_count(FastLock *self, PyObject *unused) {
+    int mine = self->count > 0 && self->owner == PyThread_get_thread_ident();
+    return PyLong_FromUnsignedLong(mine ? self->count : 0);
+}
+
+/* _raw_release_save() -> (count, owner): release completely (Condition.wait) */
+static PyObject *FastRLock_raw_release_save(FastLock *self, PyObject *unused) {
+    if (self->count == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+        return NULL;
+    }
+    unsigned long count = self->count, owner = self->owner;
+    self->count = 0;
+    self->owner = 0;
+    self->locked = 0;
+    PyThread_release_lock(self->lock);
+    return Py_BuildValue("(kk)", count, owner);
+}
+
+static PyObject *FastRLock_acquire_restore(FastLock *self, PyObject *state) {
+    unsigned long count, owner;
+    if (!PyArg_ParseTuple(state, "kk:_acquire_restore", &count, &owner)) return NULL;
+    PyLockStatus r = acquire_timed(self->lock, -1);
+    if (r != PY_LOCK_ACQUIRED) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "couldn't acquire lock");
+        return NULL;
+    }
+    self->locked = 1;
+    self->owner = owner;
+    self->count = count;
+    Py_RETURN_NONE;
+}
+
+static PyObject *FastRLock_at_fork_reinit(FastLock *self, PyObject *unused) {
+    PyObject *r = FastLock_at_fork_reinit(self, unused);
+    self->owner = 0;
+    self->count = 0;
+    return r;
+}
+
+static PyMethodDef FastRLock_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))FastRLock_acquire, METH_FASTCALL | METH_KEYWORDS,
+     "acquire(blocking=True, timeout=-1) -> bool"},
+    {"release", (PyCFunction)FastRLock_release, METH_NOARGS, "release()"},
+    {"__enter__", (PyCFunction)FastRLock_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))FastRLock_exit, METH_FASTCALL, NULL},
+    {"_is_owned", (PyCFunction)FastRLock_is_owned, METH_NOARGS, NULL},
+    {"_recursion_count", (PyCFunction)FastRLock_recursion_count, METH_NOARGS, NULL},
+    {"_raw_release_save", (PyCFunction)FastRLock_raw_release_save, METH_NOARGS, NULL},
+    {"_acquire_restore", (PyCFunction)FastRLock_acquire_restore, METH_O, NULL},
+    {"_block", (PyCFunction)FastRLock_block, METH_O, "_block(timeout) -> bool (no profiling)"},
+    {"_raw_release", (PyCFunction)FastRLock_raw_release, METH_NOARGS, "release, no profiling"},
+    {"_at_fork_reinit", (PyCFunction)FastRLock_at_fork_reinit, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject FastRLockType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "profkit.collect._fastlock.FastRLockBase",
+    .tp_basicsize = sizeof(FastLock),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Reentrant lock with a C fast path; subclassed by profkit's ProfiledRLock.",
+    .tp_new = FastLock_new,
+    .tp_dealloc = (destructor)FastLock_dealloc,
+    .tp_traverse = (traverseproc)FastLock_traverse,
+    .tp_clear = (inquiry)FastLock_clear,
+    .tp_methods = FastRLock_methods,
+    .tp_members = FastLock_members,
+    .tp_weaklistoffset = offsetof(FastLock, weakreflist),
+    .tp_dictoffset = offsetof(FastLock, dict),
+};
+
 static PyObject *set_min_charge_ns(PyObject *mod, PyObject *arg) {
     long long v = PyLong_AsLongLong(arg);
     if (v == -1 && PyErr_Occurred()) return NULL;
@@ -312,11 +488,18 @@ PyMODINIT_FUNC PyInit__fastlock(void) {
     str_release_slow = PyUnicode_InternFromString("_release_slow");
     if (!str_acquire_slow || !str_release_slow) return NULL;
     if (PyType_Ready(&FastLockType) < 0) return NULL;
+    if (PyType_Ready(&FastRLockType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
     Py_INCREF(&FastLockType);
     if (PyModule_AddObject(m, "FastLockBase", (PyObject *)&FastLockType) < 0) {
         Py_DECREF(&FastLockType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&FastRLockType);
+    if (PyModule_AddObject(m, "FastRLockBase", (PyObject *)&FastRLockType) < 0) {
+        Py_DECREF(&FastRLockType);
         Py_DECREF(m);
         return NULL;
     }

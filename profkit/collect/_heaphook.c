@@ -295,17 +295,33 @@ static void sample(void *ptr, size_t size) {
     busy = 0;
 }
 
+#define NOT_SAMPLING_COUNTDOWN ((int64_t)1 << 62)
+
+/* Hot path: one subtraction and one well-predicted branch per allocation. While not
+ * sampling (or probing), countdown is huge, so the slow path is (almost) never taken. */
 static inline void on_alloc(void *ptr, size_t size) {
-    if (ptr == NULL || !sampling || busy) return;
     countdown -= (int64_t)size;
-    if (countdown > 0) return;
+    if (__builtin_expect(countdown > 0, 1)) return;
+    if (hook_seen >= 0) { /* was_removed() probe: count, and keep forcing this path */
+        hook_seen++;
+        countdown = 0;
+        return;
+    }
+    if (!sampling) {
+        countdown = NOT_SAMPLING_COUNTDOWN;
+        return;
+    }
+    if (ptr == NULL || busy) {
+        countdown += (int64_t)size; /* not this one: give the bytes back */
+        if (countdown <= 0) countdown = 1;
+        return;
+    }
     countdown = next_countdown();
     sample(ptr, size);
 }
 
 static void *hook_malloc(void *ctx, size_t size) {
     PyMemAllocatorEx *a = (PyMemAllocatorEx *)ctx;
-    if (hook_seen >= 0) hook_seen++;
     void *p = a->malloc(a->ctx, size);
     on_alloc(p, size);
     return p;
@@ -356,11 +372,14 @@ static void clear_tables(void) {
 /* True if our hook is no longer in the allocator chain (e.g. tracemalloc, started
  * before us, restored what it had wrapped when stopped): probe with one allocation. */
 static int was_removed(void) {
+    int64_t saved = countdown;
     hook_seen = 0;
+    countdown = 0; /* force the slow path: a hook in the chain counts the probe */
     PyMem_Free(PyMem_Malloc(16));
     PyObject_Free(PyObject_Malloc(16));
     int seen = hook_seen;
     hook_seen = -1;
+    countdown = saved;
     return seen < 2;
 }
 

@@ -38,7 +38,7 @@ class TracemallocHeap:
         self._started_tracing = False
         self._seen: Dict[_Key, List[int]] = {}  # key -> [alloc_n, alloc_b, free_n, free_b]
         self._live: Dict[_Key, Tuple[int, int]] = {}
-        self._names: Dict[Tuple[str, int], FrameKey] = {}
+        self._names: Dict[Tuple[str, int, int], FrameKey] = {}
 
     def start(self) -> None:
         """Start tracing (reusing tracemalloc if the program already traces)."""
@@ -80,30 +80,41 @@ class TracemallocHeap:
 
     def records(self) -> List[HeapRecord]:
         """Return ``(frames, alloc_n, alloc_b, free_n, free_b)`` per stack (exact counts)."""
-        return [([self._frame(f, ln) for f, ln in key], *vals)  # type: ignore[misc]
+        return [(self._frames(key), *vals)  # type: ignore[misc]
                 for key, vals in self._seen.items()]
 
-    def _frame(self, filename: str, line: int) -> FrameKey:
-        fk = self._names.get((filename, line))
+    def _frames(self, key: _Key) -> List[FrameKey]:
+        """Name a leaf-first stack; a caller on the same line as its callee (a comprehension
+        called where it is defined) gets the next enclosing function."""
+        out: List[FrameKey] = []
+        skip = 0
+        for i, (filename, line) in enumerate(key):
+            skip = skip + 1 if i and key[i - 1] == (filename, line) else 0
+            out.append(self._frame(filename, line, skip))
+        return out
+
+    def _frame(self, filename: str, line: int, skip: int = 0) -> FrameKey:
+        fk = self._names.get((filename, line, skip))
         if fk is None:
-            code = self._innermost_code(filename, line)
+            code = self._innermost_code(filename, line, skip)
             module = module_for_file(filename)
             if code is None:
                 fk = FrameKey(function_name_for_unknown(module, line), filename, line, 0)
             else:
                 fk = FrameKey(function_name(code, module), filename, line, code.co_firstlineno)
-            self._names[(filename, line)] = fk
+            self._names[(filename, line, skip)] = fk
         return fk
 
-    def _innermost_code(self, filename: str, line: int) -> Optional[CodeType]:
+    def _innermost_code(self, filename: str, line: int, skip: int = 0) -> Optional[CodeType]:
+        """Return the code object containing ``line``, innermost first, ``skip`` levels out."""
         spans = _SPANS.get(filename)
         if spans is None:
             spans = _SPANS[filename] = _code_spans(filename)
-        best: Optional[Tuple[int, int, CodeType]] = None
-        for span in spans:
-            if span[0] <= line <= span[1] and (best is None or span[0] >= best[0]):
-                best = span
-        return best[2] if best else None
+        containing = sorted((sp for sp in spans if sp[0] <= line <= sp[1]),
+                            key=lambda sp: -sp[0])
+        if not containing:
+            return None
+        return containing[min(skip, len(containing) - 1)][2]
 
 
 def function_name_for_unknown(module: str, line: int) -> str:

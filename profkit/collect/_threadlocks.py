@@ -216,8 +216,8 @@ else:  # pragma: no cover - depends on the build
     ProfiledLock = PyProfiledLock
 
 
-class ProfiledRLock(_Waitable):
-    """A ``threading.RLock`` whose contended acquisitions are profiled."""
+class PyProfiledRLock(_Waitable):
+    """A ``threading.RLock`` whose contended acquisitions are profiled (pure Python)."""
 
     __slots__ = _SLOTS
 
@@ -278,6 +278,32 @@ class ProfiledRLock(_Waitable):
         return f"<profkit ProfiledRLock {self._site} {self._lock!r}>"
 
 
+if _fastlock is not None:
+
+    class FastProfiledRLock(_fastlock.FastRLockBase, _Waitable):  # type: ignore[misc,name-defined]
+        """A ``threading.RLock`` whose contended acquisitions are profiled (C fast path)."""
+
+        __slots__ = ()
+
+        def __init__(self) -> None:
+            self._site = _stackcapture.caller_site(sys._getframe(1), SITE_SKIP_MODULES)
+
+        def _release_save(self) -> Any:
+            pending = self._pending
+            self._pending = None
+            charge = self._charge_waiters()
+            saved = self._raw_release_save()
+            self._after_release(pending, charge)
+            return saved
+
+        def __repr__(self) -> str:
+            return f"<profkit ProfiledRLock {self._site} owned={self._is_owned()}>"
+
+    ProfiledRLock: Any = FastProfiledRLock
+else:  # pragma: no cover - depends on the build
+    ProfiledRLock = PyProfiledRLock
+
+
 class ProfiledCondition(_OriginalCondition):
     """A ``threading.Condition`` whose ``wait`` time goes to the block profile."""
 
@@ -302,4 +328,5 @@ class ProfiledCondition(_OriginalCondition):
                 record(BLOCK, stack, delay, w, self._profkit_site)
 
 
-__all__ = ["ProfiledCondition", "ProfiledLock", "ProfiledRLock", "PyProfiledLock"]
+__all__ = ["ProfiledCondition", "ProfiledLock", "ProfiledRLock", "PyProfiledLock",
+           "PyProfiledRLock"]

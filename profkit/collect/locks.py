@@ -45,17 +45,23 @@ _THREADING_PATCHES: Dict[str, Any] = {
 }
 
 
-def enable(fraction: int = 1) -> None:
+def enable(fraction: int = 1, *, sample_delay_ns: int = _lockrecord.DEFAULT_SAMPLE_DELAY_NS
+           ) -> None:
     """Start profiling locks created from now on; record 1 in ``fraction`` contentions.
 
     Like Go's ``SetMutexProfileFraction``: each recorded event stands for ``fraction``
-    events and is scaled up accordingly. Earlier samples are kept (see ``reset``).
-    Calling it while enabled only changes the fraction. Raises ``InputError`` if ``fraction < 1``.
+    events and is scaled up accordingly. Waits shorter than ``sample_delay_ns`` (1 ms)
+    are also sampled in proportion to their length (and scaled up), which bounds the
+    cost by the total wait time. Earlier samples are kept (see ``reset``). Calling it
+    while enabled only changes the sampling. Raises ``InputError`` for values < 1.
     """
     if not isinstance(fraction, int) or fraction < 1:
         raise InputError(f"lock sampling fraction must be an integer >= 1, got {fraction!r}")
+    if not isinstance(sample_delay_ns, int) or sample_delay_ns < 1:
+        raise InputError(f"sample_delay_ns must be an integer >= 1, got {sample_delay_ns!r}")
     with _switch:
         _lockrecord.state.fraction = fraction
+        _lockrecord.state.sample_delay_ns = sample_delay_ns
         if _lockrecord.state.enabled:
             return
         targets: List[Tuple[Any, Dict[str, Any]]] = [

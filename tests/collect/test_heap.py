@@ -162,3 +162,5 @@ def test_heap_profile_opens_in_go_pprof(tmp_path, go_pprof) -> None:  # type: ig
     assert "Type: inuse_space" in top and "keep_alive_50mb" in top
     top = go_pprof("-top", str(tmp_path / "allocs.pb.gz")).stdout
     assert "Type: alloc_space" in top
+    for flag, kind in (("-inuse_objects", "inuse_objects"), ("-alloc_space", "alloc_space")):
+        assert f"Type: {kind}" in go_pprof("-top", flag, str(tmp_path / "heap.pb.gz")).stdout

@@ -12,13 +12,18 @@ import pytest
 from profkit.collect import _threadlocks, locks
 from profkit.model import Profile, check_valid, save
 
-IMPLEMENTATIONS = {"python": _threadlocks.PyProfiledLock, "native": _threadlocks.ProfiledLock}
+IMPLEMENTATIONS = {
+    "python": (_threadlocks.PyProfiledLock, _threadlocks.PyProfiledRLock),
+    "native": (_threadlocks.ProfiledLock, _threadlocks.ProfiledRLock),
+}
 
 
 @pytest.fixture(autouse=True, params=sorted(set(IMPLEMENTATIONS)))
 def lock_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run every test against the C fast path and its pure-Python twin (parity)."""
-    monkeypatch.setitem(locks._THREADING_PATCHES, "Lock", IMPLEMENTATIONS[request.param])
+    lock_class, rlock_class = IMPLEMENTATIONS[request.param]
+    monkeypatch.setitem(locks._THREADING_PATCHES, "Lock", lock_class)
+    monkeypatch.setitem(locks._THREADING_PATCHES, "RLock", rlock_class)
     return str(request.param)
 
 
@@ -28,6 +33,7 @@ def test_native_fast_path_is_built_when_a_compiler_exists(lock_implementation: s
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler: the pure-Python lock is expected")
     assert _threadlocks.ProfiledLock is not _threadlocks.PyProfiledLock
+    assert _threadlocks.ProfiledRLock is not _threadlocks.PyProfiledRLock
 
 
 def _leaf(p: Profile, sample_index: int = 1) -> List[Tuple[str, int, int]]:
@@ -147,13 +153,18 @@ def test_timeouts_and_exceptions_leave_locks_consistent() -> None:
         with cond:
             assert cond.wait(timeout=0.05) is False
             assert cond._is_owned()  # type: ignore[attr-defined]
+        rcond = threading.Condition()  # on a profiled RLock, held twice while waiting
+        with rcond, rcond:
+            assert rcond.wait(timeout=0.01) is False
+            assert rcond._lock._recursion_count() == 2  # type: ignore[attr-defined]
+        assert not rcond._is_owned()  # type: ignore[attr-defined]
         assert lock.acquire(False)
         lock.release()
     finally:
         locks.disable()
-    # The timed-out waiter and the condition wait are block events; both ~0.1 s / 0.05 s.
+    # The timed-out waiter and the condition waits are block events: ~0.1 + 0.05 + 0.01 s.
     block = locks.block_profile()
-    assert block.total(1) == pytest.approx(0.15e9, rel=0.5)
+    assert block.total(1) == pytest.approx(0.16e9, rel=0.5)
 
 
 def test_locks_created_while_enabled_keep_working_after_disable() -> None:
@@ -226,17 +237,21 @@ def test_profiles_open_in_go_pprof(tmp_path, go_pprof) -> None:  # type: ignore[
         top = go_pprof("-top", "-sample_index=delay", str(path)).stdout
         name = "waiter" if kind == "block" else "holder"
         assert f"test_locks._run_contention.<locals>.{name}" in top
+        for flag, shown in (("-contentions", "contentions"), ("-total_delay", "delay"),
+                            ("-mean_delay", "mean_delay")):
+            assert f"Type: {shown}" in go_pprof("-top", flag, str(path)).stdout
 
 
-def test_arguments_behave_like_the_real_lock() -> None:
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+def test_arguments_behave_like_the_real_lock(kind: str) -> None:
     import _thread
 
     locks.enable()
     try:
-        ours = threading.Lock()
+        ours = getattr(threading, kind)()
     finally:
         locks.disable()
-    real = _thread.allocate_lock()
+    real = _thread.allocate_lock() if kind == "Lock" else _thread.RLock()
     calls = [((False, 1), {}), ((), {"timeout": -2}), ((), {"bogus": 1}), ((1, 2, 3), {}),
              ((), {"blocking": False}), ((True, 0), {}), ((), {"timeout": 0.01})]
     for held in (False, True):
@@ -248,13 +263,16 @@ def test_arguments_behave_like_the_real_lock() -> None:
                 try:
                     got = lock.acquire(*args, **kwargs)
                     outcomes.append(("ok", got))
-                    if got and not held:
+                    if got and (not held or kind == "RLock"):
                         lock.release()
                 except Exception as e:
                     outcomes.append(("raised", type(e)))
                 if held:
                     lock.release()
-                assert not lock.locked()
+                if kind == "Lock":
+                    assert not lock.locked()
+                else:
+                    assert not lock._is_owned()  # type: ignore[attr-defined]
             assert outcomes[0] == outcomes[1], (held, args, kwargs, outcomes)
 
 
@@ -285,3 +303,44 @@ def test_signal_during_a_contended_wait_leaves_the_lock_consistent() -> None:
         lock.release()
     finally:
         locks.disable()
+
+
+def test_short_waits_are_sampled_in_proportion_and_scaled_up() -> None:
+    import random
+
+    random.seed(5)
+    # every wait is shorter than sample_delay_ns: each is kept with p = delay/threshold
+    locks.enable(sample_delay_ns=10_000_000_000)
+    try:
+        waited, _, _ = _run_contention(threading.Lock)
+    finally:
+        locks.disable()
+    block = locks.block_profile()
+    waiter = [s for s in block.samples if s.locations[0].lines[0].function.name.endswith("waiter")]
+    # a kept wait of d ns has p = d / 1e10 and weight 1/p: it records exactly 1e10 ns of delay
+    # and 1e10/d (>= 25 for waits under 0.4 s) contentions, so totals stay unbiased
+    for s in waiter:
+        kept = round(s.values[1] / 1e10)
+        assert kept >= 1 and s.values[1] == pytest.approx(kept * 1e10, rel=1e-6)
+        assert s.values[0] >= 20 * kept
+    with pytest.raises(Exception, match="sample_delay_ns"):
+        locks.enable(sample_delay_ns=0)
+
+
+def test_delay_sampling_weight_is_unbiased() -> None:
+    import random
+
+    from profkit.collect import _lockrecord
+
+    random.seed(11)
+    st = _lockrecord.state
+    saved = (st.fraction, st.sample_delay_ns)
+    try:
+        for fraction, delay in ((1, 100_000), (4, 100_000), (3, 5_000_000)):
+            st.fraction, st.sample_delay_ns = fraction, 1_000_000
+            weights = [_lockrecord.weight(delay) for _ in range(40_000)]
+            assert sum(weights) / len(weights) == pytest.approx(1.0, rel=0.06)
+            kept = [w for w in weights if w]
+            assert kept and all(w == kept[0] for w in kept)  # 1/p, the same for equal delays
+    finally:
+        st.fraction, st.sample_delay_ns = saved

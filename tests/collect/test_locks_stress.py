@@ -21,8 +21,11 @@ from profkit.model import check_valid
 def test_threads_hammering_locks_with_timeouts_exceptions_and_toggling(
     impl: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lock_class = _threadlocks.ProfiledLock if impl == "native" else _threadlocks.PyProfiledLock
+    native = impl == "native"
+    lock_class = _threadlocks.ProfiledLock if native else _threadlocks.PyProfiledLock
+    rlock_class = _threadlocks.ProfiledRLock if native else _threadlocks.PyProfiledRLock
     monkeypatch.setitem(locks._THREADING_PATCHES, "Lock", lock_class)
+    monkeypatch.setitem(locks._THREADING_PATCHES, "RLock", rlock_class)
     locks.enable(fraction=2)
     lock, rlock = threading.Lock(), threading.RLock()
     cond = threading.Condition(lock)
