@@ -88,32 +88,27 @@ class ProfiledAsyncLock(OriginalLock):  # type: ignore[misc,valid-type]
             _record_wait(MUTEX, charge, self._profkit_site)
 
 
-class ProfiledAsyncSemaphore(OriginalSemaphore):  # type: ignore[misc,valid-type]
+class _TimedSemaphoreAcquire:
+    """Mixin: a semaphore's suspended acquisitions go to the block profile."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._profkit_site = _site()
+
+    async def acquire(self) -> bool:
+        """Acquire like ``asyncio.Semaphore.acquire``."""
+        base = super()
+        if not base.locked() or not state.enabled:  # type: ignore[attr-defined]
+            return bool(await base.acquire())  # type: ignore[attr-defined]
+        return bool(await _timed_wait(base.acquire(), self._profkit_site))  # type: ignore[attr-defined]
+
+
+class ProfiledAsyncSemaphore(_TimedSemaphoreAcquire, OriginalSemaphore):  # type: ignore[misc,valid-type]
     """``asyncio.Semaphore`` whose suspended acquisitions go to the block profile."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._profkit_site = _site()
 
-    async def acquire(self) -> bool:  # type: ignore[override]
-        """Acquire like ``asyncio.Semaphore.acquire``."""
-        if not self.locked() or not state.enabled:
-            return bool(await super().acquire())
-        return bool(await _timed_wait(super().acquire(), self._profkit_site))
-
-
-class ProfiledAsyncBoundedSemaphore(OriginalBoundedSemaphore):  # type: ignore[misc,valid-type]
+class ProfiledAsyncBoundedSemaphore(_TimedSemaphoreAcquire, OriginalBoundedSemaphore):  # type: ignore[misc,valid-type]
     """``asyncio.BoundedSemaphore`` whose suspended acquisitions go to the block profile."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._profkit_site = _site()
-
-    async def acquire(self) -> bool:  # type: ignore[override]
-        """Acquire like ``asyncio.BoundedSemaphore.acquire``."""
-        if not self.locked() or not state.enabled:
-            return bool(await super().acquire())
-        return bool(await _timed_wait(super().acquire(), self._profkit_site))
 
 
 class ProfiledAsyncCondition(OriginalCondition):  # type: ignore[misc,valid-type]

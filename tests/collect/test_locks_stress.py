@@ -191,3 +191,32 @@ def test_asyncio_semaphore_condition_event_are_block_events() -> None:
     assert block.total(0) >= 3
     # three tasks each waited from the gather until release_later ran
     assert block.total(1) == pytest.approx(3 * (marks[1] - marks[0]) * 1e9, rel=0.25)
+
+
+def test_asyncio_bounded_semaphore_waits_are_block_events_and_stay_bounded() -> None:
+    async def main() -> float:
+        sem = asyncio.BoundedSemaphore(1)
+        await sem.acquire()
+
+        async def release_later() -> None:
+            await asyncio.sleep(0.1)
+            sem.release()
+
+        task = asyncio.ensure_future(release_later())
+        t0 = time.perf_counter()
+        await sem.acquire()  # suspends until release_later runs
+        waited = time.perf_counter() - t0
+        await task
+        sem.release()
+        with pytest.raises(ValueError):
+            sem.release()  # still bounded: releasing past the initial value fails
+        return waited
+
+    locks.enable()
+    try:
+        waited = asyncio.run(main())
+    finally:
+        locks.disable()
+    block = locks.block_profile()
+    assert block.total(0) >= 1
+    assert block.total(1) == pytest.approx(waited * 1e9, rel=0.25)
