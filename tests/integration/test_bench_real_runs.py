@@ -1,10 +1,10 @@
 """Real pytest-benchmark runs: an injected 30 % slowdown is a regression, A/A raises nothing.
 
-The suite (tests/testdata/bench/suite.py) is run 7 times in each of three variants, interleaved
+The suite (tests/testdata/bench/suite.py) is run 10 times in each of three variants, interleaved
 (A, B, A', A, B, A', ...): A and A' are the unchanged code, B makes ``checksum`` do 30 % more work.
 Each run is its own process, so process-to-process noise (memory layout, load from the other users
 of a shared 2-core machine: medians moving by 20 % and more between runs were measured here) is
-sampled on both sides; `bench compare` then tests per-run medians (n = 7 runs per side).
+sampled on both sides; `bench compare` then tests per-run medians (n = 10 runs per side: with 7, one slow process on each side left p above alpha after Holm).
 Base and slow runs also record a CPU profile per benchmark (the pytest11 plugin), so the report
 can name the function whose time grew.
 """
@@ -24,7 +24,7 @@ import pytest
 from profkit.cli import main
 
 SUITE = Path(__file__).resolve().parent.parent / "testdata" / "bench" / "suite.py"
-RUNS_PER_VARIANT = 7
+RUNS_PER_VARIANT = 10
 VARIANTS = {"base": "1.0", "slow": "1.3", "again": "1.0"}
 
 pytestmark = pytest.mark.slow
