@@ -1,10 +1,11 @@
 """Real pytest-benchmark runs: an injected 30 % slowdown is a regression, A/A raises nothing.
 
-The suite (tests/testdata/bench/suite.py) is run 10 times in each of three variants, interleaved
+The suite (tests/testdata/bench/suite.py) is run 12 times in each of three variants, interleaved
 (A, B, A', A, B, A', ...): A and A' are the unchanged code, B makes ``checksum`` do 30 % more work.
-Each run is its own process, so process-to-process noise (memory layout, load from the other users
-of a shared 2-core machine: medians moving by 20 % and more between runs were measured here) is
-sampled on both sides; `bench compare` then tests per-run medians (n = 10 runs per side: with 7, one slow process on each side left p above alpha after Holm).
+Each run is its own process, so process-to-process noise is sampled on both sides; `bench compare`
+then tests per-run medians (n = 12 runs per side) at benchstat's alpha 0.05. On this VM about one
+run in six is slowed as a whole (every benchmark ~1.45x, even in CPU time: host noise); with 7 or
+10 runs per side and alpha 0.01, two such runs on the base side left p above alpha after Holm.
 Base and slow runs also record a CPU profile per benchmark (the pytest11 plugin), so the report
 can name the function whose time grew.
 """
@@ -24,7 +25,7 @@ import pytest
 from profkit.cli import main
 
 SUITE = Path(__file__).resolve().parent.parent / "testdata" / "bench" / "suite.py"
-RUNS_PER_VARIANT = 10
+RUNS_PER_VARIANT = 12
 VARIANTS = {"base": "1.0", "slow": "1.3", "again": "1.0"}
 
 pytestmark = pytest.mark.slow
@@ -71,7 +72,7 @@ def test_files_hold_raw_rounds(runs: Dict[str, List[Path]]) -> None:
 
 def test_injected_slowdown_is_the_only_regression(runs: Dict[str, List[Path]], tmp_path: Path) -> None:
     code, rows = compare_json(runs["base"], runs["slow"], tmp_path, "--threshold", "10%",
-                              "--alpha", "0.01")
+                              "--alpha", "0.05")
     assert code == 1
     assert rows["test_checksum"]["verdict"] == "slower", rows["test_checksum"]
     # 30 % more work; the upper bound is wide because the two vCPUs here can be SMT siblings,
@@ -84,7 +85,7 @@ def test_injected_slowdown_is_the_only_regression(runs: Dict[str, List[Path]], t
 
 def test_aa_pair_raises_nothing(runs: Dict[str, List[Path]], tmp_path: Path) -> None:
     code, rows = compare_json(runs["base"], runs["again"], tmp_path, "--threshold", "10%",
-                              "--alpha", "0.01")
+                              "--alpha", "0.05")
     assert code == 0
     assert all(r["verdict"] == "~" for r in rows.values()), rows
 
@@ -92,7 +93,7 @@ def test_aa_pair_raises_nothing(runs: Dict[str, List[Path]], tmp_path: Path) -> 
 def test_markdown_for_the_pr_comment(runs: Dict[str, List[Path]], tmp_path: Path,
                                      capsys: pytest.CaptureFixture) -> None:  # type: ignore[type-arg]
     code = main(["bench", "compare", ",".join(map(str, runs["base"])), ",".join(map(str, runs["slow"])),
-                 "--format", "markdown", "--threshold", "10%", "--alpha", "0.01"])
+                 "--format", "markdown", "--threshold", "10%", "--alpha", "0.05"])
     text = capsys.readouterr().out
     assert code == 1
     assert "test_checksum" in text and "**slower**" in text and "n counts runs" in text
@@ -101,7 +102,7 @@ def test_markdown_for_the_pr_comment(runs: Dict[str, List[Path]], tmp_path: Path
 def test_profiles_name_the_function_that_got_slower(runs: Dict[str, List[Path]],
                                                     capsys: pytest.CaptureFixture) -> None:  # type: ignore[type-arg]
     code = main(["bench", "compare", ",".join(map(str, runs["base"])), ",".join(map(str, runs["slow"])),
-                 "--threshold", "10%", "--alpha", "0.01", "--profiles"])
+                 "--threshold", "10%", "--alpha", "0.05", "--profiles"])
     text = capsys.readouterr().out
     assert code == 1
     section = text.split("functions whose time grew most in test_suite.py::test_checksum:")[1]
