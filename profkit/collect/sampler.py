@@ -268,9 +268,9 @@ class Sampler:
                     continue
                 st = self._state_for(ident, baseline=False, thread=thread)
                 self._threads.pop(ident, None)
-                code = threadhooks.entry_code(thread)
-                if code is not None:
-                    module = getattr(getattr(thread, "_target", None), "__module__", None)
+                entry = threadhooks.entry_point(thread)  # recorded at start: _target is gone
+                if entry is not None:
+                    code, module = entry
                     st.last_stack = self._interner.code_stack([(code, code.co_firstlineno, module)])
             if cpu_ns <= st.cpu_ns:
                 continue

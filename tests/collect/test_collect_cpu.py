@@ -16,7 +16,7 @@ from profkit.collect.frames import TRUNCATED_NAME
 from profkit.collect.labels import current_labels, labels
 from profkit.collect.sampler import Sampler
 from profkit.errors import CollectorBusyError, InputError
-from profkit.model import check_valid, parse, serialize
+from profkit.model import Profile, check_valid, parse, serialize
 
 A = "collect_workloads.func_a"
 B = "collect_workloads.func_b"
@@ -128,10 +128,24 @@ def test_deep_recursion_is_truncated_with_a_marker() -> None:
         assert s.locations[0].lines[0].function.name == "collect_workloads.burn_cpu"
 
 
-def test_threads_starting_and_ending_during_sampling() -> None:
-    with CpuProfiler(rate_hz=1000) as prof:
-        for _ in range(20):
-            batch = [threading.Thread(target=burn_cpu, args=(0.002,)) for _ in range(10)]
+SPINNER = "test_collect_cpu._Spinner.run"
+
+
+class _Spinner(threading.Thread):
+    def run(self) -> None:
+        burn_cpu(0.002)
+
+
+@pytest.mark.parametrize("rate_hz", [1000, 10])
+def test_threads_starting_and_ending_during_sampling(rate_hz: int) -> None:
+    # At 10 Hz nearly every thread starts and ends between two samples: its CPU time is
+    # charged to the function it ran (recorded at start; Thread.run drops _target at exit)
+    with CpuProfiler(rate_hz=rate_hz) as prof:
+        for i in range(20):
+            batch = [
+                threading.Thread(target=burn_cpu, args=(0.002,)) if i % 2 else _Spinner()
+                for _ in range(10)
+            ]
             for t in batch:
                 t.start()
             for t in batch:
@@ -139,6 +153,20 @@ def test_threads_starting_and_ending_during_sampling() -> None:
     assert prof.profile is not None
     check_valid(prof.profile)
     assert len(by_label(prof.profile, "thread_id")) > 1
+    workers = [s for s in prof.profile.samples if s.labels["thread_name"] != ["MainThread"]]
+    total = sum(s.values[1] for s in workers)
+    assert total >= 0.2e9, total  # 200 threads x 2 ms of CPU each
+    cum = cum_by_function(Profile(prof.profile.sample_types, workers), 1)
+    burn, spinner = cum.get("collect_workloads.burn_cpu", 0), cum.get(SPINNER, 0)
+    assert burn >= 0.4 * total, cum  # the target threads' half at least
+    entry_points = sum(
+        s.values[1]
+        for s in workers
+        if {"collect_workloads.burn_cpu", SPINNER}
+        & {loc.lines[0].function.name for loc in s.locations}
+    )
+    assert entry_points >= 0.9 * total, cum
+    assert spinner > 0, cum
 
 
 def test_single_flight_and_restart() -> None:
