@@ -10,6 +10,7 @@ written atomically, so an error or Ctrl-C leaves no partial file.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -27,6 +28,13 @@ from profkit.model import Profile, parse
 
 TYPES = ("cpu", "wall", "heap", "allocs", "threads", "threadcreate", "block", "mutex")
 MAX_BODY = 256 * 1024 * 1024
+MAX_SECONDS = 366 * 24 * 3600  # a year: longer windows or timeouts are typos
+
+
+class UsageError(InputError):
+    """A bad URL or option for ``profkit capture URL``: one line, exit status 2 (as argparse)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -39,46 +47,81 @@ class Target:
     timeout: float
 
 
+def _is_prefix(path: str) -> bool:
+    """Return whether ``path`` names a mount prefix rather than one endpoint.
+
+    The default prefix ``/debug/profile`` ends in ``profile``, Go's name for the CPU
+    endpoint, so it is recognised as a prefix (with or without a trailing slash). Any
+    path ending in ``/`` is a prefix too (``/ops/profile/``); otherwise a last segment
+    that names a profile (``/debug/pprof/heap``, ``/ops/profile``) is an endpoint.
+    """
+    if path.rstrip("/") in ("", DEFAULT_PREFIX) or path.endswith("/"):
+        return True
+    last = path.rsplit("/", 1)[-1]
+    return last not in BY_NAME or last == "cmdline"
+
+
+def _check_number(name: str, value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{name} must be a positive number of seconds, got {value:g}")
+    if value > MAX_SECONDS:
+        raise UsageError(f"{name} {value:g} is too long (at most {MAX_SECONDS} s)")
+    return value
+
+
+def _format_seconds(seconds: float) -> str:
+    """``10`` for whole numbers (never ``1e+06``), else the shortest exact decimal."""
+    return str(int(seconds)) if seconds == int(seconds) else repr(seconds)
+
+
 def build_target(
     url: str, kind: Optional[str], seconds: Optional[float], timeout: Optional[float] = None
 ) -> Target:
     """Return the endpoint URL for ``kind`` under ``url``; InputError on a bad combination.
 
     ``kind`` None means the kind named by the URL, else ``cpu``. ``seconds`` None means
-    30 for cpu/wall and a point-in-time profile for the others (a number = delta).
+    30 for cpu/wall and a point-in-time profile for the others (a number = delta, which
+    must be whole: the server parses it as an integer, as Go does). ``seconds`` and
+    ``timeout`` must be finite, positive and at most ``MAX_SECONDS``. Errors are
+    ``UsageError`` (an ``InputError`` the CLI reports with exit status 2).
     """
     if "://" not in url:
         url = "http://" + url
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(f"{url}: not an http(s) URL (example: http://127.0.0.1:8000)")
-    path = parts.path.rstrip("/")
-    last = path.rsplit("/", 1)[-1]
-    if last in BY_NAME and last != "cmdline":
+        raise UsageError(f"{url}: not an http(s) URL (example: http://127.0.0.1:8000)")
+    path = parts.path
+    if not _is_prefix(path):
+        last = path.rsplit("/", 1)[-1]
         named = BY_NAME[last].name
         if kind is not None and BY_NAME.get(kind) is not BY_NAME[last]:
-            raise InputError(f"--type {kind} contradicts the URL, which asks for {last}")
+            raise UsageError(f"--type {kind} contradicts the URL, which asks for {last}")
         kind = named
     else:
         kind = kind or "cpu"
         if kind not in BY_NAME or kind == "cmdline":
-            raise InputError(f"--type {kind}: choose from {', '.join(TYPES)}")
-        path = (path or DEFAULT_PREFIX) + "/" + kind
+            raise UsageError(f"--type {kind}: choose from {', '.join(TYPES)}")
+        path = (path.rstrip("/") or DEFAULT_PREFIX) + "/" + kind
     canonical = BY_NAME[kind].name
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     if seconds is None and "seconds" in query:
         try:
             seconds = float(query["seconds"])
         except ValueError:
-            raise InputError(f"seconds={query['seconds']!r} in the URL is not a number") from None
+            raise UsageError(f"seconds={query['seconds']!r} in the URL is not a number") from None
     if seconds is None and canonical in ("cpu", "wall"):
         seconds = 30.0
     if seconds is not None:
-        if not seconds > 0:
-            raise InputError("--seconds must be positive")
-        query["seconds"] = f"{seconds:g}"
+        _check_number("--seconds", seconds)
+        if canonical not in ("cpu", "wall") and seconds != int(seconds):
+            raise UsageError(
+                f"--seconds {seconds:g}: a {canonical} delta needs a whole number of seconds"
+            )
+        query["seconds"] = _format_seconds(seconds)
     if timeout is None:
         timeout = (seconds * 1.5 if seconds is not None else 60.0) + 5.0
+    else:
+        _check_number("--timeout", timeout)
     full = urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
     return Target(full, canonical, seconds, timeout)
 

@@ -44,6 +44,65 @@ def test_build_target_accepts_base_prefix_and_full_urls() -> None:
         build_target("ftp://h/", None, None)
     with pytest.raises(InputError):
         build_target("http://h", "wall", -2)
+    # the default prefix ends in "profile", Go's CPU alias: it is still a prefix
+    t = build_target("http://h/debug/profile", None, 1)
+    assert (t.url, t.kind) == ("http://h/debug/profile/cpu?seconds=1", "cpu")
+    t = build_target("http://h/debug/profile/", "heap", None)
+    assert (t.url, t.kind) == ("http://h/debug/profile/heap", "heap")
+    t = build_target("http://h/ops/profile/", "mutex", None)  # a trailing slash: a prefix
+    assert t.url == "http://h/ops/profile/mutex"
+    t = build_target("http://h/debug/profile/profile", None, 2)  # Go's CPU alias as endpoint
+    assert (t.url, t.kind) == ("http://h/debug/profile/profile?seconds=2", "cpu")
+    t = build_target("http://h/ops/profile", None, 2)  # custom path ending in a name: endpoint
+    assert t.url == "http://h/ops/profile?seconds=2"
+
+
+def test_build_target_formats_and_checks_numbers() -> None:
+    t = build_target("http://h", "heap", 1000000)
+    assert t.url == "http://h/debug/profile/heap?seconds=1000000"  # not 1e%2B06
+    assert build_target("http://h", "cpu", 1.5).url.endswith("/cpu?seconds=1.5")
+    assert build_target("http://h", "wall", 2.0).url.endswith("/wall?seconds=2")
+    assert build_target("http://h", None, 3, 0.5).timeout == 0.5
+    for kind, seconds, timeout, message in [
+        ("heap", 1.5, None, "a heap delta needs a whole number of seconds"),
+        ("cpu", float("inf"), None, "--seconds must be a positive number"),
+        ("cpu", float("nan"), None, "--seconds must be a positive number"),
+        ("cpu", 1e300, None, "--seconds 1e+300 is too long"),
+        ("cpu", 1, -1.0, "--timeout must be a positive number"),
+        ("cpu", 1, 0.0, "--timeout must be a positive number"),
+        ("cpu", 1, float("inf"), "--timeout must be a positive number"),
+    ]:
+        with pytest.raises(InputError, match=message.replace("+", r"\+")) as info:
+            build_target("http://h", kind, seconds, timeout)
+        assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("args", [
+    ["--seconds", "inf"], ["--seconds", "1.5", "--type", "heap"], ["--timeout", "-1"],
+    ["--timeout", "0"], ["--seconds", "1e999"],
+])
+def test_capture_rejects_bad_numbers_in_one_line(args: list[str], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.pb.gz"
+    code = main(["capture", f"http://127.0.0.1:{free_port()}", *args, "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "internal error" not in err
+    assert not out.exists()
+
+
+def test_capture_from_the_default_prefix(wsgi_server: Callable[[Any], WsgiServer], tmp_path: Path) -> None:
+    middleware = ProfileMiddleware(plain_app, enable=["heap"])
+    with wsgi_server(middleware) as srv:
+        out = tmp_path / "cpu.pb.gz"
+        assert main(["capture", srv.url + "/debug/profile", "--seconds", "1", "-o", str(out),
+                     "--top", "0"]) == 0
+        assert load(out).period_type.type == "cpu"  # type: ignore[union-attr]
+        out = tmp_path / "heap.pb.gz"
+        assert main(["capture", srv.url + "/debug/profile/", "--type", "heap", "-o", str(out),
+                     "--top", "0"]) == 0
+        assert "inuse_space/bytes" in [str(st) for st in load(out).sample_types]
+    middleware.close()
 
 
 def test_capture_writes_a_profile(wsgi_server: Callable[[Any], WsgiServer], tmp_path: Path,
