@@ -17,12 +17,17 @@ import shutil
 import sys
 import threading
 import traceback
-from typing import List, NamedTuple
+from types import TracebackType
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from profkit.errors import InputError
 
 _OWN_FILES = (__file__, runpy.run_path.__code__.co_filename)
 _PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)?)?$")
+
+program_globals: Dict[str, Any] = {}
+"""The last program's globals, kept after it ends (python keeps ``__main__``'s until
+shutdown) so that collectors stopped afterwards (the heap profile) still see them."""
 
 
 class Program(NamedTuple):
@@ -100,16 +105,20 @@ def run_program(program: Program) -> int:
     process ends after it). Non-daemon threads are joined before returning, as the
     interpreter does at exit. Raises ``KeyboardInterrupt`` when interrupted.
     """
+    global program_globals
     sys.argv = list(program.argv)
     try:
-        _execute(program)
+        program_globals = _execute(program)
         code = 0
     except SystemExit as e:
+        program_globals = _globals_of(e.__traceback__)
         code = _exit_code(e)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        program_globals = _globals_of(e.__traceback__)
         raise
     except BaseException:
         exc_type, exc, tb = sys.exc_info()
+        program_globals = _globals_of(tb)
         while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
             tb = tb.tb_next  # show the program's frames only, as python would
         traceback.print_exception(exc_type, exc, tb)
@@ -118,17 +127,28 @@ def run_program(program: Program) -> int:
     return code
 
 
-def _execute(program: Program) -> None:
+def _globals_of(tb: Optional[TracebackType]) -> Dict[str, Any]:
+    """Return the globals of the program's top frame in ``tb`` (``{}`` if not there)."""
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename not in _OWN_FILES:
+            return tb.tb_frame.f_globals
+        tb = tb.tb_next
+    return {}
+
+
+def _execute(program: Program) -> Dict[str, Any]:
     if program.kind == "path":
         sys.path.insert(0, os.path.dirname(os.path.abspath(program.target)))
-        runpy.run_path(program.target, run_name="__main__")
+        return runpy.run_path(program.target, run_name="__main__")
     elif program.kind == "module":
         sys.path.insert(0, os.getcwd())
-        runpy.run_module(program.target, run_name="__main__", alter_sys=True)
+        return runpy.run_module(program.target, run_name="__main__", alter_sys=True)
     else:
         sys.path.insert(0, "")
         code = compile(program.target, "<string>", "exec")
-        exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        exec(code, namespace)
+        return namespace
 
 
 def join_non_daemon_threads() -> None:

@@ -81,3 +81,21 @@ def test_run_rejects_bad_heap_and_lock_options(tmp_path: Path) -> None:
     proc = _run(tmp_path, "--block", str(tmp_path / "missing" / "b.pb.gz"))
     assert proc.returncode == 1 and "does not exist" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("how", ["script", "script-exit", "script-raise", "code"])
+def test_run_heap_counts_memory_held_by_module_globals(tmp_path: Path, how: str) -> None:
+    """A program with no functions: its globals stay alive until the heap snapshot."""
+    body = "kept = [bytearray(1 << 20) for _ in range(30)]\n"
+    ending = {"script-exit": "import sys; sys.exit(4)\n", "script-raise": "raise ValueError\n"}
+    script = tmp_path / "flat.py"
+    script.write_text(body + ending.get(how, ""))
+    heap_p = tmp_path / "heap.pb.gz"
+    target = ["-c", body] if how == "code" else [str(script)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "profkit", "run", "--heap", str(heap_p), "--heap-interval", "65536",
+         "--", "python", *target], capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == {"script-exit": 4, "script-raise": 1}.get(how, 0), proc.stderr
+    heap = load(heap_p)
+    assert heap.total(heap.sample_index("inuse_space")) == pytest.approx(30 * MIB, rel=0.1)
