@@ -6,7 +6,10 @@ Names are module-qualified (``pkg.mod.Class.method``, ``pkg.mod.<module>``) so t
 ``go tool pprof`` does not strip them (see ``profkit.model.builder.qualified_name``).
 Stacks deeper than ``max_depth`` keep their ``max_depth`` innermost frames and end in
 a marker frame named ``TRUNCATED_NAME`` at the root. Frames of profkit's collectors
-and CLI (and of ``runpy``, which ``profkit run`` uses) are left out of every stack.
+and CLI (and of ``runpy``, which ``profkit run`` uses) are left out of every stack,
+and a stack ends at the frame of ``runner._execute`` (``ROOT_FUNCTIONS``): under
+``profkit run`` the program's own ``<module>`` frame is the root, not the launcher's
+(whose frames ``hide_code`` leaves out of stacks taken outside the program).
 Not thread-safe: one sampler thread owns an interner.
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 import os
 import runpy
 from types import CodeType, FrameType
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from profkit.model import FrameKey, Location, ProfileBuilder
 from profkit.model.builder import qualified_name
@@ -23,6 +26,7 @@ from profkit.model.builder import qualified_name
 TRUNCATED_NAME = "profkit.truncated_stack"
 DEFAULT_MAX_DEPTH = 1000
 HIDDEN = -1
+ROOT = -2  # the frame that runs the program: this frame and all below it are left out
 
 _PROFKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # profkit's collectors and its CLI (``profkit run``), and runpy, which runs the script
@@ -31,6 +35,17 @@ HIDDEN_PREFIXES = (
     os.path.join(_PROFKIT_DIR, "cli") + os.sep,
     runpy.run_path.__code__.co_filename,  # "<frozen runpy>" on 3.11+
 )
+# (file, function) of frames that start the profiled program: stacks end above them
+ROOT_FUNCTIONS = frozenset({(os.path.join(_PROFKIT_DIR, "collect", "runner.py"), "_execute")})
+_hidden_codes: Set[CodeType] = set()  # more frames to leave out: see hide_code()
+
+
+def hide_code(code: CodeType) -> None:
+    """Leave frames of ``code`` out of stacks from now on (e.g. ``profkit run``'s launcher).
+
+    Affects interners on their first sight of ``code`` only: call it before sampling.
+    """
+    _hidden_codes.add(code)
 
 
 def is_hidden(filename: str) -> bool:
@@ -76,11 +91,17 @@ class StackInterner:
         self._by_offset: Dict[Tuple[CodeType, int], int] = {}
 
     def intern(self, code: CodeType, line: int, module: Optional[str]) -> int:
-        """Return the id of frame ``(code, line)``, naming it on first sight."""
+        """Return the id of frame ``(code, line)``, naming it on first sight.
+
+        Returns ``HIDDEN`` for frames left out and ``ROOT`` for the program's runner.
+        """
         key = (code, line)
         fid = self._cache.get(key)
         if fid is None:
-            if is_hidden(code.co_filename):
+            if (code.co_filename, code.co_name) in ROOT_FUNCTIONS:
+                self._cache[key] = ROOT
+                return ROOT
+            if code in _hidden_codes or is_hidden(code.co_filename):
                 self._cache[key] = HIDDEN
                 return HIDDEN
             fid = len(self.keys)
@@ -100,9 +121,6 @@ class StackInterner:
         append = out.append
         depth = self.max_depth
         while frame is not None:
-            if depth == 0:
-                append(0)
-                break
             key = (frame.f_code, frame.f_lasti)
             fid = by_offset.get(key)
             if fid is None:
@@ -112,15 +130,25 @@ class StackInterner:
                 )
                 by_offset[key] = fid
             frame = frame.f_back
-            if fid != HIDDEN:
+            if fid >= 0:
+                if depth == 0:
+                    append(0)
+                    break
                 append(fid)
                 depth -= 1
+            elif fid == ROOT:
+                break
         return tuple(out)
 
     def code_stack(self, pairs: List[Tuple[CodeType, int, Optional[str]]]) -> Tuple[int, ...]:
         """Return frame ids for ``(code, line, module)`` triples given leaf first."""
-        ids = [self.intern(code, line, module) for code, line, module in pairs]
-        ids = [i for i in ids if i != HIDDEN]
+        ids = []
+        for code, line, module in pairs:
+            fid = self.intern(code, line, module)
+            if fid == ROOT:
+                break
+            if fid != HIDDEN:
+                ids.append(fid)
         if len(ids) > self.max_depth:
             ids = ids[: self.max_depth] + [0]
         return tuple(ids)

@@ -10,6 +10,8 @@ exception. ``KeyboardInterrupt`` propagates so the caller can still write profil
 
 from __future__ import annotations
 
+import builtins
+import importlib.machinery
 import os
 import re
 import runpy
@@ -17,9 +19,12 @@ import shutil
 import sys
 import threading
 import traceback
-from types import TracebackType
+import types
+import zipfile
+from types import FrameType, TracebackType
 from typing import Any, Dict, List, NamedTuple, Optional
 
+from profkit.collect import frames
 from profkit.errors import InputError
 
 _OWN_FILES = (__file__, runpy.run_path.__code__.co_filename)
@@ -102,10 +107,15 @@ def run_program(program: Program) -> int:
     """Run ``program`` as ``__main__`` and return its exit code (see the module docstring).
 
     ``sys.argv`` and ``sys.path[0]`` are set for the program and not restored (the
-    process ends after it). Non-daemon threads are joined before returning, as the
-    interpreter does at exit. Raises ``KeyboardInterrupt`` when interrupted.
+    process ends after it); ``__file__`` is absolute. The caller's frames (profkit's
+    launcher) are hidden from sampled stacks. Non-daemon threads are joined before
+    returning, as the interpreter does at exit. Raises ``KeyboardInterrupt`` when interrupted.
     """
     global program_globals
+    frame: Optional[FrameType] = sys._getframe(1)
+    while frame is not None:  # profkit's launcher: out of every stack, as the runner is
+        frames.hide_code(frame.f_code)
+        frame = frame.f_back
     sys.argv = list(program.argv)
     try:
         program_globals = _execute(program)
@@ -137,9 +147,13 @@ def _globals_of(tb: Optional[TracebackType]) -> Dict[str, Any]:
 
 
 def _execute(program: Program) -> Dict[str, Any]:
+    # Sampled stacks end at this frame (frames.ROOT_FUNCTIONS): keep the name and file.
     if program.kind == "path":
-        sys.path.insert(0, os.path.dirname(os.path.abspath(program.target)))
-        return runpy.run_path(program.target, run_name="__main__")
+        path = os.path.abspath(program.target)  # __file__ is absolute, as python gives it
+        sys.path.insert(0, os.path.dirname(path))
+        if zipfile.is_zipfile(path) or path.endswith((".pyc", ".pyo")):
+            return runpy.run_path(path, run_name="__main__")  # zipapp / compiled: runpy's way
+        return _run_source_file(path)
     elif program.kind == "module":
         sys.path.insert(0, os.getcwd())
         return runpy.run_module(program.target, run_name="__main__", alter_sys=True)
@@ -149,6 +163,31 @@ def _execute(program: Program) -> Dict[str, Any]:
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
         exec(code, namespace)
         return namespace
+
+
+def _run_source_file(path: str) -> Dict[str, Any]:
+    """Run a script as ``__main__`` like ``python path``: ``__file__`` is ``path``, and
+    ``sys.argv[0]`` is left as given (``runpy.run_path`` would set it to ``path``)."""
+    with open(path, "rb") as f:
+        source = f.read()
+    code = compile(source, path, "exec", dont_inherit=True)
+    main = types.ModuleType("__main__")
+    main.__dict__.update(
+        __file__=path,
+        __cached__=None,
+        __loader__=importlib.machinery.SourceFileLoader("__main__", path),
+        __spec__=None,
+        __package__=None,
+        __builtins__=builtins,
+    )
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = main
+    try:
+        exec(code, main.__dict__)
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+    return main.__dict__
 
 
 def join_non_daemon_threads() -> None:

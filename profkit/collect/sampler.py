@@ -219,11 +219,26 @@ class Sampler:
             if cpu_delta <= 0 and not want_wall:
                 continue  # idle since the last sample: nothing to charge, no stack walk
             stack = interner_stack(frame)
+            if not stack:  # only profkit's frames (e.g. after the program under profkit run)
+                if want_cpu and cpu_delta > 0 and st.last_stack:
+                    key: AggKey = (
+                        st.last_stack,
+                        st.base_labels,
+                        st.last_user,
+                        "",
+                    )  # the program's CPU
+                    v = agg_cpu.get(key)
+                    if v is None:
+                        agg_cpu[key] = [1, cpu_delta]
+                    else:
+                        v[0] += 1
+                        v[1] += cpu_delta
+                continue
             user = _by_thread.get(ident, ()) if _by_thread else ()
             st.last_stack = stack
             st.last_user = user
             if want_cpu and cpu_delta > 0:
-                key: AggKey = (stack, st.base_labels, user, "")
+                key = (stack, st.base_labels, user, "")
                 v = agg_cpu.get(key)
                 if v is None:
                     agg_cpu[key] = [1, cpu_delta]

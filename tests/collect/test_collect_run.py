@@ -30,7 +30,8 @@ square = lambda: work(0.3)
 square()
 t.join()
 with open(os.environ["OUT"], "w") as f:
-    json.dump({"argv": sys.argv, "name": __name__, "cpu": time.process_time() - start}, f)
+    json.dump({"argv": sys.argv, "name": __name__, "cpu": time.process_time() - start,
+               "file": __file__, "path0": sys.path[0]}, f)
 mode = sys.argv[1] if len(sys.argv) > 1 else ""
 if mode == "raise":
     raise ValueError("boom")
@@ -119,6 +120,55 @@ def test_module_mode(tmp_path: Path) -> None:
     assert seen["name"] == "__main__" and seen["argv"][1:] == ["x"]
     names = {loc.lines[0].function.name for s in load(cpu).samples for loc in s.locations}
     assert "__main__.work" in names
+
+
+PROFKIT_DIR = str(Path(__import__("profkit").__file__).parent)
+LAUNCHERS = {
+    "python -m profkit": [sys.executable, "-m", "profkit"],
+    "console script": [str(Path(sys.executable).parent / "profkit")],
+}
+
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_stacks_start_at_the_programs_module_with_no_launcher_frames(
+    script: Path, tmp_path: Path, launcher: str
+) -> None:
+    cmd = LAUNCHERS[launcher]
+    if not os.path.exists(cmd[0]):
+        pytest.skip(f"{cmd[0]} is not installed")
+    cpu, wall = tmp_path / "cpu.pb.gz", tmp_path / "wall.pb.gz"
+    run = [*cmd, "run", "--cpu", str(cpu), "--wall", str(wall), "--", "python", "app.py"]
+    proc = subprocess.run(
+        run, capture_output=True, text=True, env=_env(tmp_path), cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    for path in (cpu, wall):
+        p = load(path)
+        main = [s for s in p.samples if s.labels["thread_name"] == ["MainThread"]]
+        assert main, path
+        for s in p.samples:
+            files = [loc.lines[0].function.filename for loc in s.locations]
+            leaked = [f for f in files if f.startswith(PROFKIT_DIR) or f == cmd[0]]
+            assert not leaked, (path, files)
+        for s in main:
+            root = s.locations[-1].lines[0].function
+            assert (root.name, root.filename) == ("__main__.<module>", str(script)), path
+            names = [loc.lines[0].function.name for loc in s.locations]
+            assert names.count("__main__.<module>") == 1, names
+
+
+def test_file_is_absolute_argv_as_given_path0_is_the_scripts_dir(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "app.py").write_text(SCRIPT)
+    cpu = tmp_path / "cpu.pb.gz"
+    proc = _profkit(
+        "run", "--cpu", str(cpu), "--", "python", "sub/app.py", env=_env(tmp_path), cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads((tmp_path / "out.json").read_text())
+    assert seen["file"] == str(tmp_path / "sub" / "app.py")  # as python sub/app.py gives
+    assert seen["argv"] == ["sub/app.py"]
+    assert seen["path0"] == str(tmp_path / "sub")
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
