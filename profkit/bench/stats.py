@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 
 def median_ci(values: Sequence[float], confidence: float = 0.95) -> Optional[Tuple[float, float]]:
@@ -93,23 +93,91 @@ def mann_whitney_many(pairs: Sequence[Tuple[Sequence[float], Sequence[float]]]) 
     return out
 
 
-def min_reachable_p(n_base: int, n_new: int) -> float:
-    """Return the smallest two-sided U-test p possible with these sample sizes: 2 / C(n1+n2, n1).
+def scipy_uses_exact(n_base: int, n_new: int) -> bool:
+    """Return True when scipy's ``mannwhitneyu(method="auto")`` runs the exact test (no ties).
 
-    It is reached when the samples do not overlap at all (n = 3 per side: 0.1; n = 4: 0.0286).
+    scipy 1.7+ (``_mwu_choose_method``): asymptotic when both sides exceed 8 (or with ties),
+    else exact. ``mann_whitney_p``/``mann_whitney_many`` follow the same rule.
+    """
+    return not (n_base > 8 and n_new > 8)
+
+
+@functools.lru_cache(maxsize=1024)
+def min_reachable_p(n_base: int, n_new: int) -> float:
+    """Return the smallest two-sided U-test p possible with these sample sizes, as scipy computes it.
+
+    Reached when the samples do not overlap at all (and have no ties). With the exact test (a side
+    of <= 8) that is ``2 / C(n1+n2, n1)`` (n = 3 per side: 0.1; n = 4: 0.0286; n = 8: 1.55e-4); with
+    the asymptotic test scipy uses beyond 8 per side it is the normal approximation's p at U = 0
+    with continuity correction, which is larger (n = 9: 4.1e-4), so the bound is not monotone in n.
     """
     if n_base <= 0 or n_new <= 0:
         return 1.0
-    log_comb = math.lgamma(n_base + n_new + 1) - math.lgamma(n_base + 1) - math.lgamma(n_new + 1)
-    return min(1.0, 2.0 * math.exp(-log_comb))
+    if scipy_uses_exact(n_base, n_new):
+        log_comb = math.lgamma(n_base + n_new + 1) - math.lgamma(n_base + 1) - math.lgamma(n_new + 1)
+        return min(1.0, 2.0 * math.exp(-log_comb))
+    from scipy.stats import norm
+
+    # scipy's asymptotic branch: z = (U - n1 n2 / 2 - 0.5) / sigma at U = n1 n2 (or 0), p = 2 sf(|z|)
+    mu = n_base * n_new / 2.0
+    sigma = math.sqrt(n_base * n_new * (n_base + n_new + 1) / 12.0)
+    return min(1.0, float(2.0 * norm.sf((mu - 0.5) / sigma)))
 
 
 def samples_needed(alpha: float) -> int:
-    """Return the smallest n per side for which the U test can reach ``p <= alpha``."""
-    n = 1
-    while min_reachable_p(n, n) > alpha:
-        n += 1
-    return n
+    """Return the smallest n such that every n' >= n per side lets the U test reach ``p <= alpha``.
+
+    Because scipy switches from the exact to the (weaker) asymptotic test above 8 per side, an
+    n <= 8 that reaches ``alpha`` only counts when n = 9 reaches it too.
+    """
+    asymptotic = 9
+    while min_reachable_p(asymptotic, asymptotic) > alpha:
+        asymptotic += 1
+    if asymptotic > 9:
+        return asymptotic
+    for n in range(1, 9):
+        if all(min_reachable_p(k, k) <= alpha for k in range(n, 9)):
+            return n
+    return 9
+
+
+def holm_reachable(min_ps: Sequence[float]) -> List[float]:
+    """Return, per hypothesis, the smallest Holm-adjusted p it can get given every ``min_ps``.
+
+    ``min_ps[i]`` is the smallest raw p hypothesis i can have (``min_reachable_p``). The best case
+    for i places the s hypotheses with the smallest minima before it (at their minima) and i at
+    ``max(min_ps[i], last of those)``; the result is the minimum over s of the Holm chain
+    ``max_k (m - k) p_(k)``. A hypothesis whose value exceeds alpha can never be rejected by Holm
+    at level alpha, whatever the data.
+    """
+    m = len(min_ps)
+    best: Dict[float, float] = {}
+    ordered = sorted(min_ps)
+    for q in set(min_ps):
+        others = list(ordered)
+        others.remove(q)
+        chain, result = 0.0, m * q
+        for s in range(1, m):
+            chain = max(chain, (m - s + 1) * others[s - 1])
+            if chain >= result:
+                break
+            result = min(result, max(chain, (m - s) * max(q, others[s - 1])))
+        best[q] = min(1.0, result)
+    return [best[q] for q in min_ps]
+
+
+def mean_ci_from_summary(mean: float, sd: float, n: int,
+                         confidence: float = 0.95) -> Optional[Tuple[float, float]]:
+    """Return ``mean ± t·sd/√n`` (Student t, scipy) from summary statistics, or None when n < 2.
+
+    Like Welch's test on summaries it assumes independent values (rounds of one process are not).
+    """
+    if n < 2 or not math.isfinite(sd):
+        return None
+    from scipy.stats import t
+
+    half = float(t.ppf(0.5 + confidence / 2.0, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half
 
 
 def holm(pvalues: Sequence[float]) -> List[float]:

@@ -106,3 +106,41 @@ def test_batched_mann_whitney_equals_one_call_per_pair() -> None:
     expected = [stats.mann_whitney_p(a, b) for a, b in pairs]
     assert stats.mann_whitney_many(pairs) == pytest.approx(expected, rel=1e-9)
     assert expected[-1] == 1.0
+
+
+@pytest.mark.parametrize("n1,n2", [(1, 1), (3, 3), (4, 4), (8, 8), (8, 30), (9, 9), (9, 10), (12, 12),
+                                   (30, 5), (40, 40)])
+def test_min_reachable_p_is_what_scipy_returns_on_separated_samples(n1: int, n2: int) -> None:
+    # mannwhitneyu(method="auto") is exact while a side has <= 8 values, asymptotic beyond.
+    base, new = list(range(n1)), list(range(n1, n1 + n2))
+    assert stats.min_reachable_p(n1, n2) == pytest.approx(
+        sps.mannwhitneyu(base, new, alternative="two-sided").pvalue, rel=1e-9)
+    assert stats.mann_whitney_p(base, new) == pytest.approx(stats.min_reachable_p(n1, n2), rel=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.05 / 20, 2e-4, 0.05 / 500, 1e-6])
+def test_samples_needed_holds_for_every_larger_n(alpha: float) -> None:
+    n = stats.samples_needed(alpha)
+    for k in range(n, 60):
+        separated = sps.mannwhitneyu(range(k), range(k, 2 * k), alternative="two-sided").pvalue
+        assert separated <= alpha, (k, separated)
+    # and n is the smallest such value: n - 1 fails somewhere at or above it
+    assert n == 1 or any(stats.min_reachable_p(k, k) > alpha for k in range(n - 1, 60))
+    if alpha == 0.05 / 500:  # 500 benchmarks: n = 9 switches to the asymptotic test, best p 4.1e-4
+        assert n == 11 and stats.min_reachable_p(9, 9) > alpha
+
+
+def _holm_best_brute_force(min_ps: list, i: int) -> float:
+    import itertools
+
+    grid = sorted(set(min_ps) | {1.0})
+    choices = [[v for v in grid if v >= q] for q in min_ps]
+    choices[i] = [v for v in grid if v >= min_ps[i]]
+    return min(stats.holm(list(combo))[i] for combo in itertools.product(*choices))
+
+
+@pytest.mark.parametrize("min_ps", [[0.0286, 0.0286], [0.0286, 1e-9], [0.0286, 0.0286, 1e-9],
+                                    [0.1, 0.02, 0.004, 0.03], [0.01, 0.012, 0.011, 0.5, 1e-5]])
+def test_holm_reachable_is_the_best_case_of_holm(min_ps: list) -> None:
+    best = stats.holm_reachable(min_ps)
+    assert best == pytest.approx([_holm_best_brute_force(min_ps, i) for i in range(len(min_ps))])
