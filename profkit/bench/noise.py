@@ -2,7 +2,8 @@
 
 Input: several runs (files) of unchanged code. For every benchmark present in at least two runs,
 the relative change between the medians of every pair of runs is the noise a one-file-per-side
-comparison would see. The suggested ``--threshold`` is the 95th percentile of those changes over all
+comparison would see (for files without raw samples, the change of the means, which is what
+``compare`` judges on summaries). The suggested ``--threshold`` is the 95th percentile of those changes over all
 benchmarks, rounded up to a whole percent; the report also says how often the per-round test alone
 (threshold 0) calls an A/A pair "significant", which is why the threshold is needed.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import statistics
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
@@ -56,15 +58,23 @@ def estimate_noise(runs: Sequence[BenchRun], *, alpha: float = 0.05, confidence:
     """Estimate noise from A/A runs; inputs are not modified.
 
     Raises:
-        InputError: fewer than two runs, or no benchmark present in two runs.
+        InputError: fewer than two runs, the same file twice, or no benchmark present in two runs.
     """
     if len(runs) < 2:
         raise InputError("bench noise needs at least 2 runs of the same code (A/A runs)")
+    seen: Dict[str, str] = {}
+    for run in runs:
+        real = os.path.realpath(run.path)
+        if real in seen:
+            raise InputError(f"{run.path}: given twice (as {seen[real]}): A/A runs must be different "
+                             "runs, a file against itself has no noise")
+        seen[real] = run.path
     medians: Dict[BenchKey, List[float]] = {}
     for run in runs:
         for res in run.results:
             if res.summary is not None:
-                medians.setdefault(res.key, []).append(res.summary.median)
+                centre = res.summary.median if res.has_raw else res.summary.mean
+                medians.setdefault(res.key, []).append(centre)
     benches: List[BenchNoise] = []
     all_changes: List[float] = []
     for (name, unit), meds in sorted(medians.items()):
@@ -116,6 +126,6 @@ def render_noise(report: NoiseReport, fmt: str = "table") -> str:
                  f"{report.pairs_tested} called significant with no threshold; "
                  f"{report.pairs_flagged_with_suggestion} with --threshold {report.suggested_threshold:.0%}")
     lines.append(f"suggested: --threshold {report.suggested_threshold:.0%} (95th percentile of run-to-run "
-                 "change of the median); comparing several interleaved runs per side needs less")
+                 "change of the median; of the mean for summary-only files); comparing several interleaved runs per side needs less")
     lines += [f"note: {n}" for n in report.notes]
     return "\n".join(lines) + "\n"

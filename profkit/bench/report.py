@@ -6,13 +6,17 @@ benchmark name to preformatted text) returning a string; nothing is printed here
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
+import re
 from typing import Any, Dict, List, Mapping, Optional
 
 from profkit.bench.verdict import (
+    BASE_ONLY,
     FASTER,
+    NEW_ONLY,
     RUN_U,
     SLOWER,
     TOO_FEW,
@@ -43,12 +47,15 @@ def format_value(value: Optional[float], unit: str) -> str:
 
 
 def format_side(side: Optional[SideStats], unit: str) -> str:
-    """Return ``median ± x%`` (benchstat's interval: x = max(hi/c - 1, 1 - lo/c)), ``± ∞`` if unbounded."""
+    """Return ``median ± x%`` (benchstat's interval: x = max(hi/c - 1, 1 - lo/c)), ``± ∞`` if unbounded.
+
+    A side judged on its mean (Welch rows) reads ``mean 2ms ± 1%``.
+    """
     if side is None:
         return "-"
     if side.n == 0:
         return "no samples"
-    text = format_value(side.median, unit)
+    text = ("mean " if side.center == "mean" else "") + format_value(side.median, unit)
     if side.ci is None or side.median == 0:
         return text + " ± ∞"
     lo, hi = side.ci
@@ -67,26 +74,31 @@ def format_change(row: Row) -> str:
 def format_p(row: Row) -> str:
     """Return ``p=0.001 n=20+20`` in benchstat's spirit (the Holm-adjusted p when available).
 
-    ``runs`` marks run-median samples, ``Welch`` the summary-only t-test.
+    ``runs`` marks run-median samples, ``Welch (means)`` the summary-only t-test; a p outside the
+    Holm family (``too few samples``) is shown as ``raw p``.
     """
     if row.p is None:
         return ""
     p = row.p_adjusted if row.p_adjusted is not None else row.p
+    label = "p" if row.p_adjusted is not None else "raw p"
     n = f"{row.base.n}+{row.new.n}" if row.base and row.new else ""
-    suffix = {RUN_U: " runs", WELCH_SUMMARY: " Welch"}.get(row.method or "", "")
-    return f"p={p:.3g} n={n}{suffix}"
+    suffix = {RUN_U: " runs", WELCH_SUMMARY: " Welch (means)"}.get(row.method or "", "")
+    return f"{label}={p:.3g} n={n}{suffix}"
 
 
-def _verdict_text(row: Row) -> str:
+def _verdict_text(row: Row, undecided: bool = False) -> str:
     text = row.verdict
     if row.verdict == SLOWER and not row.gates:
         text += " (not gating)"
+    if undecided:
+        text += " (gate could not decide)"
     return text
 
 
-def _cells(row: Row) -> List[str]:
+def _cells(row: Row, undecided: bool = False) -> List[str]:
     return [row.name + ("" if row.unit == "s" else f" [{row.unit}]"), format_side(row.base, row.unit),
-            format_side(row.new, row.unit), format_change(row), format_p(row), _verdict_text(row)]
+            format_side(row.new, row.unit), format_change(row), format_p(row),
+            _verdict_text(row, undecided)]
 
 
 def _geo_cells(g: GeomeanRow) -> List[str]:
@@ -126,7 +138,7 @@ def _headline(c: Comparison) -> str:
     slower = sum(r.verdict == SLOWER for r in c.rows)
     faster = sum(r.verdict == FASTER for r in c.rows)
     few = sum(r.verdict == TOO_FEW for r in c.rows)
-    gate = "FAIL" if c.exit_code else "PASS"
+    gate = "FAIL" if c.regressions else ("UNDECIDED" if c.undecided else "PASS")
     return (f"{gate}: {slower} slower, {faster} faster, {len(c.rows) - slower - faster - few} "
             f"unchanged, {few} too few samples (threshold {c.options.threshold:.0%}, alpha "
             f"{c.options.alpha:g})")
@@ -144,7 +156,8 @@ def render_table(c: Comparison, profiles: Optional[Mapping[str, str]] = None, wi
         table.add_column(h, overflow="fold")
     styles = {SLOWER: "bold red", FASTER: "green", TOO_FEW: "yellow"}
     shown = visible_rows(c, show_all)
-    all_cells = [_HEADER] + [_cells(r) for r in shown] + [_geo_cells(g) for g in c.geomeans]
+    undecided = {id(r) for r in c.undecided}
+    all_cells = [_HEADER] + [_cells(r, id(r) in undecided) for r in shown] + [_geo_cells(g) for g in c.geomeans]
     for cells, row in zip(all_cells[1:], shown):
         table.add_row(*map(Text, cells), style=styles.get(row.verdict))
     for cells in all_cells[1 + len(shown):]:
@@ -162,20 +175,25 @@ def render_table(c: Comparison, profiles: Optional[Mapping[str, str]] = None, wi
     return buf.getvalue()
 
 
+_MD_SPECIALS = re.compile(r"([\\`*_\[\]|])")
+
+
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Escape text for a Markdown table cell: HTML (``& < >``) and ``\\ ` * _ [ ] |``."""
+    return _MD_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def render_markdown(c: Comparison, profiles: Optional[Mapping[str, str]] = None,
                     show_all: bool = False) -> str:
     """Render a GitHub-flavoured Markdown report for a PR comment."""
-    gate = ":x:" if c.exit_code else ":white_check_mark:"
+    gate = ":x:" if c.regressions else (":warning:" if c.blind else ":white_check_mark:")
     lines = [f"### {gate} Benchmark comparison — {_headline(c)}", ""]
     lines.append("| " + " | ".join(_HEADER) + " |")
     lines.append("|" + "---|" * len(_HEADER))
     shown = visible_rows(c, show_all)
+    undecided = {id(r) for r in c.undecided}
     for row in shown:
-        cells = [_md_escape(x) for x in _cells(row)]
+        cells = [_md_escape(x) for x in _cells(row, id(row) in undecided)]
         if row.verdict == SLOWER:
             cells[-1] = f"**{cells[-1]}**"
         lines.append("| " + " | ".join(cells) + " |")
@@ -185,7 +203,7 @@ def render_markdown(c: Comparison, profiles: Optional[Mapping[str, str]] = None,
     for i, note in enumerate(_hidden_note(c, shown) + _notes(c), 1):
         lines.append(f"{i}. {_md_escape(note)}")
     for name, text in (profiles or {}).items():
-        lines += ["", f"<details><summary>Functions whose time grew most in <code>{name}</code>"
+        lines += ["", f"<details><summary>Functions whose time grew most in <code>{html.escape(name)}</code>"
                   "</summary>", "", "```", text.rstrip(), "```", "</details>"]
     return "\n".join(lines) + "\n"
 
@@ -195,19 +213,25 @@ def _side_json(side: Optional[SideStats]) -> Optional[Dict[str, Any]]:
         return None
     median = None if math.isnan(side.median) else side.median
     return {"n": side.n, "runs": side.runs, "median": median, "raw": side.raw,
-            "ci": list(side.ci) if side.ci else None}
+            "center": side.center, "ci": list(side.ci) if side.ci else None}
 
 
 def render_json(c: Comparison, profiles: Optional[Mapping[str, str]] = None) -> str:
     """Render the comparison as JSON (stable keys; floats as numbers, missing values as null)."""
+    undecided = {id(r) for r in c.undecided}
     doc = {
         "exit_code": c.exit_code,
+        "gate": "fail" if c.regressions else ("undecided" if c.undecided else
+                                              ("blind" if c.blind else "pass")),
+        "needed_per_side": c.needed,
         "options": {"alpha": c.options.alpha, "threshold": c.options.threshold,
-                    "confidence": c.options.confidence, "fail_on": list(c.options.fail_on)},
+                    "confidence": c.options.confidence, "fail_on": list(c.options.fail_on),
+                    "strict": c.options.strict},
         "benchmarks": [
             {"name": r.name, "unit": r.unit, "base": _side_json(r.base), "new": _side_json(r.new),
              "change": r.change, "p": r.p, "p_adjusted": r.p_adjusted, "method": r.method,
              "verdict": r.verdict, "gates": r.gates, "regression": r.is_regression, "note": r.note,
+             "single_run": r.single_run, "undecided": id(r) in undecided,
              "profile_diff": (profiles or {}).get(r.name)}
             for r in c.rows
         ],
@@ -234,9 +258,13 @@ def render_github(c: Comparison, profiles: Optional[Mapping[str, str]] = None) -
         elif r.verdict == SLOWER:
             lines.append(f"::warning title=Benchmark slower (not gating)::{_gh_escape(r.name + ' ' + detail)}")
         elif r.verdict == TOO_FEW:
-            lines.append(f"::warning title=Benchmark not testable::{_gh_escape(r.name + ': ' + r.note)}")
+            title = "Benchmark gate could not decide" if r in c.undecided else "Benchmark not testable"
+            lines.append(f"::warning title={title}::{_gh_escape(r.name + ' ' + detail + ': ' + r.note)}")
         elif r.verdict == FASTER:
             lines.append(f"::notice title=Benchmark faster::{_gh_escape(r.name + ' ' + detail)}")
+        elif r.verdict in (BASE_ONLY, NEW_ONLY):
+            side = "removed (base only)" if r.verdict == BASE_ONLY else "added (new only)"
+            lines.append(f"::notice title=Benchmark {side}::{_gh_escape(r.name + ' not compared')}")
     for note in c.notes:
         lines.append(f"::notice title=profkit bench::{_gh_escape(note)}")
     lines.append(f"::notice title=profkit bench::{_gh_escape(_headline(c))}")

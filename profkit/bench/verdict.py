@@ -2,17 +2,23 @@
 
 Per benchmark (matched by name and unit):
 
-* the sample unit: with enough files (runs) per side for the U test to reach alpha, each run's
-  median is one sample (``run``), so process-to-process noise (memory layout, machine load) is
-  inside the test instead of showing up as a false "significant" shift; otherwise each round's raw
-  value is one sample (``round``, pytest-benchmark's ``stats.data``). ``sample_unit`` forces either.
+* the sample unit: with two or more files (runs) on each side, each run's median is one sample
+  (``run``), so process-to-process noise (memory layout, machine load) is inside the test instead
+  of showing up as a false "significant" shift; with a single run on a side, each round's raw value
+  is one sample (``round``, pytest-benchmark's ``stats.data``) and the row is flagged
+  ``single_run``: its p-value ignores run-to-run noise. ``sample_unit`` forces either.
 * per side: median and order-statistics CI of those samples; two-sided Mann-Whitney U between them.
-* summary statistics only (saved without ``--benchmark-save-data``) and too few runs for the run
-  unit: Welch's t-test on mean/stddev/rounds, flagged as such.
+* summary statistics only (saved without ``--benchmark-save-data``) and a single run on a side:
+  Welch's t-test on mean/stddev/rounds; those rows report and judge the change of the **means**
+  (``center == "mean"``), with a t interval, since that is what the test is about.
 
-p-values of every testable benchmark are Holm-adjusted together. A row is ``slower``/``faster`` only
-when the adjusted p <= alpha **and** the median moved by at least ``threshold``; rows whose sample
-sizes cannot reach p <= alpha say ``too few samples`` instead of a verdict. Inputs are not modified.
+Holm family (which benchmarks share the correction): benchmarks whose samples are one identical
+constant on both sides (0 B/op on both) are not tested; benchmarks whose sample sizes cannot reach
+p <= alpha even alone, or even in the best case of Holm's step-down across the family
+(``stats.holm_reachable``), are left out, repeatedly, as in Tarone's procedure. That choice depends
+on sample sizes and pooled values only, so the family-wise error rate stays <= alpha. Those rows say
+``too few samples``. A row is ``slower``/``faster`` only when the Holm-adjusted p <= alpha **and**
+the change is at least ``threshold``. Inputs are not modified.
 """
 
 from __future__ import annotations
@@ -49,22 +55,32 @@ class CompareOptions:
     confidence: float = 0.95
     fail_on: Sequence[str] = ()
     sample_unit: str = "auto"
+    strict: bool = False
 
 
 @dataclass
 class SideStats:
-    """What one side contributes to a row; ``ci`` is None when unbounded or unavailable."""
+    """What one side contributes to a row; ``ci`` is None when unbounded or unavailable.
+
+    ``median`` holds the centre the row is judged on: the median, or the mean when ``center`` is
+    ``"mean"`` (Welch rows on summaries).
+    """
 
     n: int
     runs: int
     median: float
     ci: Optional[tuple]
     raw: bool
+    center: str = "median"
 
 
 @dataclass
 class Row:
-    """One benchmark's comparison. ``change`` = new median / base median - 1."""
+    """One benchmark's comparison. ``change`` = new centre / base centre - 1 (median, or mean).
+
+    ``single_run``: rounds (or a summary) of a single run on a side were the samples, so ``p``
+    ignores run-to-run noise.
+    """
 
     name: str
     unit: str
@@ -78,6 +94,7 @@ class Row:
     note: str = ""
     gates: bool = True
     higher_is_better: bool = False
+    single_run: bool = False
 
     @property
     def is_regression(self) -> bool:
@@ -104,6 +121,7 @@ class Comparison:
     geomeans: List[GeomeanRow]
     notes: List[str] = field(default_factory=list)
     options: CompareOptions = field(default_factory=CompareOptions)
+    needed: int = 1  # samples per side with which every benchmark passes Holm's first step
 
     @property
     def regressions(self) -> List[Row]:
@@ -111,9 +129,25 @@ class Comparison:
         return [r for r in self.rows if r.is_regression]
 
     @property
+    def blind(self) -> List[Row]:
+        """Gating rows that cannot be significant with the samples given (``too few samples``)."""
+        return [r for r in self.rows if r.verdict == TOO_FEW and r.gates]
+
+    @property
+    def undecided(self) -> List[Row]:
+        """Blind rows whose change is beyond the threshold in the slower direction."""
+        return [r for r in self.blind if r.change is not None and self.options.threshold <= (
+            -r.change if r.higher_is_better else r.change)]
+
+    @property
     def exit_code(self) -> int:
-        """0 when no gating benchmark got significantly slower beyond the threshold, else 1."""
-        return 1 if self.regressions else 0
+        """1 on a gating regression; else 2 when ``strict`` and the gate is blind; else 0.
+
+        Without ``strict`` "no evidence" exits 0: blind rows are reported, not failed.
+        """
+        if self.regressions:
+            return 1
+        return 2 if self.options.strict and self.blind else 0
 
 
 def _samples(bench: PooledBench, unit: str) -> List[float]:
@@ -123,23 +157,24 @@ def _samples(bench: PooledBench, unit: str) -> List[float]:
 
 
 def _side(bench: PooledBench, unit: str, confidence: float) -> SideStats:
-    """Summarise one side in the row's sample unit (Welch rows use the median of run medians)."""
+    """Summarise one side in the row's sample unit (Welch rows: pooled mean and its t interval)."""
+    if unit == WELCH_SUMMARY:
+        mean, sd, n = _pooled_summary(bench)
+        ci = stats.mean_ci_from_summary(mean, sd, n, confidence)
+        return SideStats(n, bench.runs, mean, ci, bench.raw, center="mean")
     values = _samples(bench, "round" if unit == "round" else "run")
     n = len(values)
     median = statistics.median(values) if n else float("nan")
     ci = stats.median_ci(values, confidence) if n else None
-    if unit == WELCH_SUMMARY:
-        n, ci = sum(s.n for s in bench.run_summaries), None
     return SideStats(n, bench.runs, median, ci, bench.raw)
 
 
 def _choose_unit(base: PooledBench, new: PooledBench, options: CompareOptions) -> str:
     """Return "run", "round" or WELCH_SUMMARY for this benchmark (see the module docstring)."""
     both_raw = base.raw and new.raw
-    if options.sample_unit == "round" and both_raw:
-        return "round"
-    runs_ok = stats.min_reachable_p(base.runs, new.runs) <= options.alpha
-    if options.sample_unit == "run" or runs_ok:
+    if options.sample_unit == "run":
+        return "run"
+    if options.sample_unit == "auto" and base.runs >= 2 and new.runs >= 2:
         return "run"
     return "round" if both_raw else WELCH_SUMMARY
 
@@ -148,16 +183,19 @@ def _pooled_summary(bench: PooledBench) -> tuple:
     """Return (mean, stddev, n) over all rounds of every file (total variance, not mean of sds)."""
     sums = bench.run_summaries
     n = sum(s.n for s in sums)
+    if n == 0:
+        return float("nan"), 0.0, 0
     mean = sum(s.mean * s.n for s in sums) / n
     ss = sum((s.n - 1) * s.stddev**2 + s.n * (s.mean - mean) ** 2 for s in sums)
     return mean, (ss / (n - 1)) ** 0.5 if n > 1 else 0.0, n
 
 
 def _test(row: Row, base: PooledBench, new: PooledBench, unit: str, alpha: float,
-          pending: List[tuple]) -> bool:
+          pending: List[tuple]) -> Optional[float]:
     """Set ``method`` (and ``p`` for Welch; U tests are queued on ``pending`` to run batched).
 
-    Returns False (verdict set) when no test can reach ``alpha``.
+    Returns the smallest p this row's test can reach, or None (verdict set) when it cannot reach
+    ``alpha`` even alone.
     """
     assert row.base is not None and row.new is not None
     if unit == WELCH_SUMMARY:
@@ -168,17 +206,37 @@ def _test(row: Row, base: PooledBench, new: PooledBench, unit: str, alpha: float
         if n1 < 2 or n2 < 2:
             row.verdict = TOO_FEW
             row.note = "need >= 2 rounds per side for a test on summaries"
-            return False
-        return True
+            return None
+        return 0.0
     row.method = RUN_U if unit == "run" else RAW_U
     b, n = _samples(base, unit), _samples(new, unit)
     pending.append((row, b, n))
-    if stats.min_reachable_p(len(b), len(n)) > alpha:
+    reachable = stats.min_reachable_p(len(b), len(n))
+    if reachable > alpha:
         row.verdict = TOO_FEW
         row.note = (f"n={len(b)} vs {len(n)} {unit}s: need >= {stats.samples_needed(alpha)} {unit}s "
                     f"per side to detect a difference at alpha {alpha:g}")
-        return False
-    return True
+        return None
+    return reachable
+
+
+def _holm_family(candidates: List[tuple], alpha: float, needed: int) -> List[Row]:
+    """Drop, repeatedly, the rows that cannot pass Holm at ``alpha`` in the best case; return the rest."""
+    family = candidates
+    while family:
+        best = stats.holm_reachable([mp for _, mp in family])
+        kept = [c for c, bp in zip(family, best) if bp <= alpha]
+        for (row, _), bp in zip(family, best):
+            if bp > alpha:
+                unit = "run" if row.method == RUN_U else "round"
+                row.verdict = TOO_FEW
+                row.note = (f"n={row.base.n} vs {row.new.n} {unit}s: with {len(family)} benchmarks in "  # type: ignore[union-attr]
+                            f"the Holm family the adjusted p cannot get below {bp:.2g} (alpha "
+                            f"{alpha:g}); need >= {needed} {unit}s per side")
+        if len(kept) == len(family):
+            break
+        family = kept
+    return [row for row, _ in family]
 
 
 def compare(
@@ -188,8 +246,9 @@ def compare(
 ) -> Comparison:
     """Compare two pooled sides (see ``samples.pool``) and return the ``Comparison``."""
     rows: List[Row] = []
-    tested: List[Row] = []
+    candidates: List[tuple] = []
     pending: List[tuple] = []
+    attempted = 0
     gate_res = [re.compile(p) for p in options.fail_on]
     for key in sorted(set(base) | set(new)):
         name, unit = key
@@ -214,9 +273,18 @@ def compare(
             row.verdict = TOO_FEW
             row.note = "no samples on the " + ("base" if row.base.n == 0 else "new") + " side"
             continue
+        row.single_run = sample_unit != "run" and min(b.runs, n.runs) == 1
         row.change = stats.relative_change(row.base.median, row.new.median)
-        if _test(row, b, n, sample_unit, options.alpha, pending):
-            tested.append(row)
+        if sample_unit != WELCH_SUMMARY and len(set(_samples(b, sample_unit) + _samples(n, sample_unit))) == 1:
+            row.method, row.p = (RUN_U if sample_unit == "run" else RAW_U), 1.0
+            row.note = "one identical value on both sides: not tested (left out of the Holm family)"
+            continue
+        attempted += 1
+        reachable = _test(row, b, n, sample_unit, options.alpha, pending)
+        if reachable is not None:
+            candidates.append((row, reachable))
+    needed = stats.samples_needed(options.alpha / max(1, attempted))
+    tested = _holm_family(candidates, options.alpha, needed)
     for (row, _, _), p in zip(pending, stats.mann_whitney_many([(b, n) for _, b, n in pending])):
         row.p = p
     for row, p_adj in zip(tested, stats.holm([1.0 if r.p is None else r.p for r in tested])):
@@ -228,8 +296,10 @@ def compare(
             continue
         worse = row.change < 0 if row.higher_is_better else row.change > 0
         row.verdict = SLOWER if worse else FASTER
-    comparison = Comparison(rows, _geomeans(rows), options=options)
-    comparison.notes = _notes(comparison, base, new, len(tested))
+    from profkit.bench.verdict_notes import notes
+
+    comparison = Comparison(rows, _geomeans(rows), options=options, needed=needed)
+    comparison.notes = notes(comparison, len(tested))
     return comparison
 
 
@@ -246,38 +316,3 @@ def _geomeans(rows: Sequence[Row]) -> List[GeomeanRow]:
         change = stats.relative_change(gb, gn) if gb and gn else None
         out.append(GeomeanRow(unit, len(common), gb, gn, change))
     return out
-
-
-def _notes(c: Comparison, base: Dict[BenchKey, PooledBench], new: Dict[BenchKey, PooledBench],
-           tested: int) -> List[str]:
-    notes = []
-    opts = c.options
-    one_sided = [r for r in c.rows if r.verdict in (BASE_ONLY, NEW_ONLY)]
-    if one_sided:
-        notes.append(f"{len(one_sided)} benchmark(s) present on one side only; geomean covers the "
-                     "benchmarks present on both sides")
-    if any(r.method == RUN_U for r in c.rows):
-        notes.append("n counts runs (files): with several runs per side the U test compares per-run "
-                     "medians, so process-to-process noise is part of the test (--sample-unit round "
-                     "pools rounds instead)")
-    if any(not (r.base and r.base.raw and r.new and r.new.raw) and r.method for r in c.rows):
-        notes.append("summary only: some files hold no raw samples (write them with --benchmark-json "
-                     "or --benchmark-save-data)")
-    if any(r.method == WELCH_SUMMARY for r in c.rows):
-        notes.append("rows marked Welch use Welch's t-test on mean/stddev/rounds from single summaries; it "
-                     "assumes independent rounds and ignores run-to-run noise: treat as indicative")
-    if tested > 1:
-        notes.append(f"p-values Holm-adjusted across {tested} benchmarks (alpha {opts.alpha:g})")
-        sizes = [min(r.base.n, r.new.n) for r in c.rows  # type: ignore[union-attr]
-                 if r.method in (RAW_U, RUN_U) and r.verdict != TOO_FEW]
-        first_step = opts.alpha / tested
-        if sizes and stats.min_reachable_p(max(sizes), max(sizes)) > first_step:
-            notes.append(f"with n <= {max(sizes)} per side no benchmark can pass Holm's first step "
-                         f"(p <= {first_step:.2g}): need >= {stats.samples_needed(first_step)} per side")
-    if any(r.verdict == TOO_FEW for r in c.rows):
-        notes.append("too few samples: those rows cannot be significant whatever the data; rerun with "
-                     "more rounds (pytest-benchmark --benchmark-min-rounds) or more runs")
-    ci_n = stats.ci_min_samples(opts.confidence)
-    if any(s is not None and s.ci is None and s.n > 0 for r in c.rows for s in (r.base, r.new)):
-        notes.append(f"± ∞: need >= {ci_n} samples for a confidence interval at level {opts.confidence:g}")
-    return notes

@@ -1,7 +1,8 @@
 """``profkit bench compare|noise|history``: benchmark regression gating for CI.
 
 Exit codes: 0 no significant regression beyond the threshold, 1 a regression, 2 usage or input
-error (malformed file, another tool's JSON, missing file, bad option). scipy, rich and plotly are
+error (malformed file, another tool's JSON, missing file, bad option, a ``--fail-on`` that matches
+nothing; with ``--strict`` also a blind gate: a gating benchmark that cannot reach significance). scipy, rich and plotly are
 imported inside ``run``.
 """
 
@@ -17,19 +18,23 @@ HELP = "compare benchmark runs with statistics CI can gate on (pytest-benchmark,
 
 
 def parse_threshold(text: str) -> float:
-    """Parse ``5%``, ``5`` (percent) or ``0.05`` into a fraction; raises ArgumentTypeError."""
+    """Parse a percentage into a fraction: ``5%`` or ``5`` -> 0.05, ``0.5%`` -> 0.005, ``0`` -> 0.
+
+    A plain number is always a percentage; a plain number between 0 and 1 (``0.05``: 5 % or
+    0.05 %?) is rejected as ambiguous: write it with ``%``. Raises ArgumentTypeError.
+    """
     raw = text.strip()
     try:
-        if raw.endswith("%"):
-            value = float(raw[:-1]) / 100.0
-        else:
-            value = float(raw)
-            value = value / 100.0 if value >= 1 else value
+        value = float(raw[:-1] if raw.endswith("%") else raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid threshold {text!r}: use a percentage like 5%") from None
-    if not 0 <= value < 10:
-        raise argparse.ArgumentTypeError(f"threshold {text!r} out of range")
-    return value
+    if not raw.endswith("%") and 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"ambiguous threshold {text!r}: write {value:g}% or {value * 100:g}% (a plain number is "
+            "a percentage)")
+    if not 0 <= value < 1000:
+        raise argparse.ArgumentTypeError(f"threshold {text!r} out of range (0% to 1000%)")
+    return value / 100.0
 
 
 def _probability(text: str) -> float:
@@ -60,7 +65,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="what one sample is: a round, or a run (file) summarised by its median; auto "
                         "uses runs when each side has enough files (default)")
     c.add_argument("--fail-on", action="append", default=[], metavar="REGEX",
-                   help="only benchmarks whose name matches gate the exit code (repeatable)")
+                   help="only benchmarks whose name matches gate the exit code (repeatable); a regex "
+                        "that matches no benchmark is an error")
+    c.add_argument("--strict", action="store_true",
+                   help="exit 2 when a gating benchmark cannot reach significance with the samples "
+                        "given (the gate is blind), instead of 0 with a warning")
     c.add_argument("--format", choices=("table", "markdown", "json", "github"), default="table")
     c.add_argument("-o", "--output", help="write the report to this file instead of stdout")
     c.add_argument("--all", action="store_true",
@@ -90,7 +99,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _stat_options(p: argparse.ArgumentParser, threshold: bool = True) -> None:
     if threshold:
         p.add_argument("--threshold", type=parse_threshold, default=0.05,
-                       help="minimum change of the median to report (default 5%%)")
+                       help="minimum change to report, a percentage: 5%%, 5 or 0.5%% (default 5%%)")
     p.add_argument("--alpha", type=_probability, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--confidence", type=_probability, default=0.95,
                    help="confidence level of the median intervals (default 0.95)")
@@ -138,6 +147,7 @@ def _compare(args: argparse.Namespace) -> int:
     from profkit.bench.runs import machine_note
     from profkit.bench.samples import pool
     from profkit.bench.verdict import CompareOptions, compare
+    from profkit.bench.verdict_notes import blind_warning
     from profkit.errors import InputError
 
     for pattern in args.fail_on:
@@ -147,8 +157,15 @@ def _compare(args: argparse.Namespace) -> int:
             raise InputError(f"--fail-on {pattern!r} is not a valid regular expression") from None
     base_runs = load_runs(expand_side(args.base, args.more_base))
     new_runs = load_runs(expand_side(args.new, args.more_new))
+    names = sorted({r.name for run in base_runs + new_runs for r in run.results})
+    for pattern in args.fail_on:
+        if not any(re.search(pattern, name) for name in names):
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise InputError(f"--fail-on {pattern!r} matches no benchmark (the gate would be off); "
+                             f"names look like: {shown}")
     options = CompareOptions(alpha=args.alpha, threshold=args.threshold, confidence=args.confidence,
-                             fail_on=tuple(args.fail_on), sample_unit=args.sample_unit)
+                             fail_on=tuple(args.fail_on), sample_unit=args.sample_unit,
+                             strict=args.strict)
     comparison = compare(pool(base_runs), pool(new_runs), options)
     note = machine_note(base_runs, new_runs)
     if note:
@@ -163,6 +180,9 @@ def _compare(args: argparse.Namespace) -> int:
     _emit(report.render(comparison, args.format, profiles, show_all=args.all), args.output)
     if args.markdown:
         _emit(report.render_markdown(comparison, profiles, show_all=args.all), args.markdown)
+    warning = blind_warning(comparison)
+    if warning:
+        print(f"profkit: warning: {warning}", file=sys.stderr)
     return comparison.exit_code
 
 

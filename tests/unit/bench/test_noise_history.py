@@ -20,11 +20,13 @@ def test_noise_on_corpus_suggests_a_threshold_that_silences_most_aa_pairs(
     doc = json.loads(capsys.readouterr().out)
     assert doc["runs"] == 30
     (bench,) = doc["benchmarks"]
-    assert 0 < bench["p95_change"] <= bench["max_change"] < 0.2
+    # Summary-only corpus: compare judges single-run pairs on their means (Welch), so the noise is
+    # that of the means, which move more between runs than medians (max 25 % here, medians 7 %).
+    assert 0.1 < bench["p95_change"] <= bench["max_change"] < 0.3
     assert doc["suggested_threshold"] >= bench["p95_change"]
     # Without a threshold the per-round test calls many A/A pairs significant; with it, few.
-    assert doc["pairs_flagged_without_threshold"] > doc["pairs_flagged_with_suggestion"]
-    assert doc["pairs_flagged_with_suggestion"] <= 0.05 * doc["pairs_tested"]
+    assert doc["pairs_flagged_without_threshold"] > 4 * doc["pairs_flagged_with_suggestion"]
+    assert doc["pairs_flagged_with_suggestion"] <= 0.1 * doc["pairs_tested"]
 
 
 def test_noise_needs_two_runs(corpus: Path, capsys: pytest.CaptureFixture) -> None:  # type: ignore[type-arg]
