@@ -4,6 +4,7 @@ The pytest plugin (``--profkit-profile``) records, in each benchmark's ``extra_i
 file and how many calls it covers. Per side, every run's profile is scaled to one call and the runs
 are averaged (``analysis.scale`` + ``analysis.merge``); ``analysis.diff`` of the two sides, read
 through the ``top`` view, ranks functions by how much their own (flat) CPU time per call grew.
+A recorded profile that is missing or unreadable degrades to a note for that benchmark only.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def per_call_profile(runs: Sequence[BenchRun], name: str) -> Optional[Profile]:
 def grown_functions(base: Profile, new: Profile, *, top: int = 10) -> List[tuple]:
     """Return ``(function, base_ns, new_ns)`` per call for the functions whose flat time grew most.
 
-    Growth below 1 % of the new per-call total is left out (sampling noise, the profiler's own frames).
+    ``base_ns`` is None when the function is absent from the base profile (a new function; a
+    function present with 0 own time is not new). Growth below 1 % of the new per-call total is
+    left out (sampling noise, the profiler's own frames).
     """
     from profkit.analysis import diff
     from profkit.options import ViewOptions
@@ -62,7 +65,7 @@ def grown_functions(base: Profile, new: Profile, *, top: int = 10) -> List[tuple
     floor = 0.01 * sum(after.values())  # hide changes below 1 % of a call: sampling noise
     grown = [r for r in top_view(diff(base, new), options).rows if r.flat > max(0, floor)]
     grown.sort(key=lambda r: -r.flat)
-    return [(r.name, before.get(r.name, 0), after.get(r.name, 0)) for r in grown[:top]]
+    return [(r.name, before.get(r.name), after.get(r.name, 0)) for r in grown[:top]]
 
 
 def new_functions(base: Profile, new: Profile, *, top: int = 10) -> List[tuple]:
@@ -74,7 +77,7 @@ def new_functions(base: Profile, new: Profile, *, top: int = 10) -> List[tuple]:
     from profkit.views.top import top as top_view
 
     options = ViewOptions(sample_index="cpu", nodefraction=0.0)
-    seen = {r.name for r in top_view(base, options).rows if r.cum > 0}
+    seen = {r.name for r in top_view(base, options).rows}
     rows = top_view(new, options).rows
     floor = 0.01 * sum(r.flat for r in rows)
     fresh = [(r.name, r.cum) for r in rows if r.cum > max(0, floor) and r.name not in seen]
@@ -92,7 +95,8 @@ def render_grown(rows: Sequence[tuple], fresh: Sequence[tuple] = ()) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"{'function'.ljust(width)}  {'base/call':>10}  {'new/call':>10}  {'delta':>10}  change"]
     for name, b, n in rows:
-        change = "new" if b <= 0 else f"{n / b - 1:+.0%}"
+        change = "new" if b is None else ("from 0" if b <= 0 else f"{n / b - 1:+.0%}")
+        b = b or 0
         lines.append(f"{name.ljust(width)}  {format_value(b * 1e-9, 's'):>10}  "
                      f"{format_value(n * 1e-9, 's'):>10}  {format_value((n - b) * 1e-9, 's'):>10}  {change}")
     return "\n".join(lines) + tail
@@ -100,13 +104,25 @@ def render_grown(rows: Sequence[tuple], fresh: Sequence[tuple] = ()) -> str:
 
 def profile_diffs(comparison: Comparison, base_runs: Sequence[BenchRun], new_runs: Sequence[BenchRun],
                   *, top: int = 10) -> Dict[str, str]:
-    """Return, for each slower benchmark, the rendered table of functions whose time grew most."""
+    """Return, for each slower benchmark, the rendered table of functions whose time grew most.
+
+    A recorded profile that cannot be read becomes that benchmark's text (``profile not found: ...``)
+    instead of an error: the comparison and its exit code do not depend on profiles.
+    """
+    from profkit.errors import ProfkitError
+
     out: Dict[str, str] = {}
     for row in comparison.rows:
         if row.verdict != SLOWER:
             continue
-        base = per_call_profile(base_runs, row.name)
-        new = per_call_profile(new_runs, row.name)
+        try:
+            base = per_call_profile(base_runs, row.name)
+            new = per_call_profile(new_runs, row.name)
+        except ProfkitError as e:
+            reason = str(e)
+            what = "profile not found" if reason.endswith("no such file") else "profile unreadable"
+            out[row.name] = f"{what}: {reason.removesuffix(': no such file')}"
+            continue
         if base is None or new is None:
             out[row.name] = _NO_PROFILE.format(side="base" if base is None else "new")
             continue

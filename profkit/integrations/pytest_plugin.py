@@ -11,11 +11,19 @@ the test call itself).
 
 Without ``--profkit-profile`` the plugin only registers its options: nothing is imported, no hook
 wraps a test. When a CPU profile is already running in the process (the code under test profiles
-itself), the benchmark is not profiled and ``extra_info["profkit_profile_error"]`` says why.
+itself), the benchmark is not profiled and ``extra_info["profkit_profile_error"]`` says why; the
+same happens, with a pytest warning, when the profile cannot be written (full disk, bad DIR): a
+profile never fails a test.
+
+File names: ``profile_filename`` keeps a readable, sanitised prefix of the test id and adds a hash
+of the whole id, so ``test_x[a b]`` and ``test_x[a_b]`` never share a file and long parametrised
+ids stay under file-name limits. Runs written into the same DIR overwrite each other's profiles:
+give each run (base and head alike) its own DIR.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -57,9 +65,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+#: Longest readable prefix kept in a profile file name (the full name stays far below 255 bytes).
+MAX_PREFIX = 80
+
+
 def profile_filename(nodeid: str) -> str:
-    """Return the profile file name for a test id (``a.py::test_x[1]`` -> ``a.py__test_x_1_.pb.gz``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", nodeid.replace("::", "__")) + ".pb.gz"
+    """Return a file name unique to ``nodeid``: sanitised prefix + 12 hex digits of its SHA-256.
+
+    ``a.py::test_x[1]`` -> ``a.py__test_x_1_-<hash>.pb.gz``; the prefix (at most ``MAX_PREFIX``
+    characters of ``[A-Za-z0-9_.-]``) is for people, the hash of the full id keeps ids that
+    sanitise or truncate alike apart.
+    """
+    prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", nodeid.replace("::", "__"))[:MAX_PREFIX].lstrip(".")
+    digest = hashlib.sha256(nodeid.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{prefix}-{digest}.pb.gz"
 
 
 class _TargetCapture:
@@ -107,6 +126,7 @@ class ProfilingPlugin:
         self.per_test = per_test
         self.seconds = seconds
         self.rate_hz = rate_hz
+        self.last_error = ""
         os.makedirs(self.directory, exist_ok=True)
 
     @pytest.hookimpl(hookwrapper=True)
@@ -137,7 +157,7 @@ class ProfilingPlugin:
         try:
             yield
         finally:
-            self._write(item.nodeid, profiler.stop(), calls=1)
+            self._write(item, profiler.stop(), calls=1)
 
     def _profile_benchmark(self, item: pytest.Item, fixture: Any, call: Callable[[], Any]) -> None:
         from profkit.collect.cpu import CpuProfiler
@@ -164,15 +184,25 @@ class ProfilingPlugin:
                     done += 1
         finally:
             profile = profiler.stop()
-        path = self._write(item.nodeid, profile, calls=done)
+        path = self._write(item, profile, calls=done)
+        if path is None:
+            fixture.extra_info["profkit_profile_error"] = self.last_error
+            return
         shown = os.path.relpath(path, self.json_dir) if self.json_dir else path
         fixture.extra_info["profkit_profile"] = shown
         fixture.extra_info["profkit_profile_calls"] = done
 
-    def _write(self, nodeid: str, profile: Any, *, calls: int) -> str:
+    def _write(self, item: pytest.Item, profile: Any, *, calls: int) -> Optional[str]:
+        """Write the profile; on failure warn (``last_error``) and return None, never raise."""
+        from profkit.errors import ProfkitError
         from profkit.model.codec import save
 
-        profile.comments.append(f"profkit.bench: {nodeid} calls={calls}")
-        path = os.path.join(self.directory, profile_filename(nodeid))
-        save(profile, path)
+        profile.comments.append(f"profkit.bench: {item.nodeid} calls={calls}")
+        path = os.path.join(self.directory, profile_filename(item.nodeid))
+        try:
+            save(profile, path)
+        except (OSError, ProfkitError) as e:
+            self.last_error = f"profkit: profile not written to {path}: {e}"
+            item.warn(pytest.PytestWarning(self.last_error))
+            return None
         return path

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from profkit.integrations.pytest_plugin import profile_filename
 from profkit.model import check_valid, load
 
 pytest_plugins = ["pytester"]
@@ -58,7 +59,8 @@ def test_profile_per_benchmark_recorded_in_the_json(pytester: pytest.Pytester) -
         names = {ln.function.name for s in profile.samples for loc in s.locations for ln in loc.lines}
         assert any(n.endswith("work") for n in names), names
         assert any("calls=" in c for c in profile.comments)
-    plain = Path(pytester.path / "profiles" / "test_suite.py__test_plain.pb.gz")
+    plain = Path(pytester.path / "profiles" / profile_filename("test_suite.py::test_plain"))
+    assert plain.name.startswith("test_suite.py__test_plain-")
     assert plain.is_file()
     check_valid(load(plain))
 
@@ -77,3 +79,46 @@ _running = CpuProfiler().start()  # the project profiles its whole session itsel
     extra = {b["name"]: b["extra_info"] for b in json.loads(out.read_text())["benchmarks"]}
     assert "already in use" in extra["test_bench"]["profkit_profile_error"]
     assert "profkit_profile" not in extra["test_bench"]
+
+
+COLLIDING = """
+import pytest
+
+LONG = "x" * 300
+
+@pytest.mark.parametrize("case", ["a b", "a_b", "a/b", LONG], ids=["a b", "a_b", "a/b", LONG])
+def test_collide(benchmark, case):
+    benchmark(lambda: sum(range(200)))
+"""
+
+
+def test_ids_that_sanitise_alike_or_are_long_get_their_own_profile(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_p=COLLIDING)
+    out = pytester.path / "run.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--benchmark-json={out}", "--benchmark-min-rounds=3",
+        "--benchmark-max-time=0.01", "--profkit-profile", "profs", "--profkit-profile-seconds=0.05")
+    result.assert_outcomes(passed=4)
+    doc = json.loads(out.read_text())
+    paths = {b["fullname"]: b["extra_info"]["profkit_profile"] for b in doc["benchmarks"]}
+    assert len(paths) == 4 and len(set(paths.values())) == 4, paths
+    for fullname, rel in paths.items():
+        path = pytester.path / rel
+        assert path.is_file() and len(path.name) < 120
+        assert any(fullname in c for c in load(path).comments)  # each file holds its own test
+
+
+def test_unwritable_profile_is_a_warning_not_a_failure(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    # A directory where the profile file should go: the write fails (even as root).
+    (pytester.path / "profiles" / profile_filename("test_suite.py::test_bench")).mkdir(parents=True)
+    out = pytester.path / "run.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--benchmark-json={out}", "--benchmark-min-rounds=3",
+        "--benchmark-max-time=0.01", "--profkit-profile", "profiles", "--profkit-profile-seconds=0.05")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*PytestWarning: profkit: profile not written to*"])
+    extra = {b["name"]: b["extra_info"] for b in json.loads(out.read_text())["benchmarks"]}
+    assert "profile not written" in extra["test_bench"]["profkit_profile_error"]
+    assert "profkit_profile" not in extra["test_bench"]
+    assert "profkit_profile" in extra["test_pedantic"]
