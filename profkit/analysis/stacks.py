@@ -16,6 +16,8 @@ filters return new ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from profkit.analysis.names import display_name
@@ -113,11 +115,19 @@ def _bad(msg: str) -> ProfileFormatError:
     return ProfileFormatError(f"malformed profile: {msg}")
 
 
+#: (key, str, num_unit) of a label: the string indexes every label carries.
+_LABEL_STRINGS = attrgetter("key", "str", "num_unit")
+_SAMPLE_FIELDS = attrgetter("location_id", "value", "label")
+
+
 def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     """Return the StackTable of a decoded ``profile.proto`` message.
 
-    Checks what it reads (string indexes, ids, value counts, location references)
-    and raises ProfileFormatError with one line, like ``codec.parse``.
+    Checks what a valid profile must satisfy, as ``codec.parse`` and go's pprof do:
+    every string index the message holds (sample/period types, mappings, functions,
+    label keys, values and units, comments, drop/keep frames, default sample type,
+    doc URL) whether used here or not, ids, value counts and location references
+    (those when the stacks are walked); raises ProfileFormatError with one line.
     """
     st = msg.string_table
     nstr = len(st)
@@ -131,14 +141,21 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
 
     sample_types = [ValueType(s(v.type), s(v.unit)) for v in msg.sample_type]
     ntypes = len(sample_types)
+    if msg.HasField("period_type"):
+        s(msg.period_type.type)
+        s(msg.period_type.unit)
+    s(msg.drop_frames)
+    s(msg.keep_frames)
+    s(msg.doc_url)
     mapfiles: Dict[int, str] = {}
     main_file = main_build = ""
     for i, m in enumerate(msg.mapping):
         if m.id == 0 or m.id in mapfiles:
             raise _bad(f"mapping id {m.id} is reserved or repeated")
         mapfiles[m.id] = s(m.filename)
+        build_id = s(m.build_id)
         if i == 0:
-            main_file, main_build = mapfiles[m.id], s(m.build_id)
+            main_file, main_build = mapfiles[m.id], build_id
     funcs: Dict[int, Tuple[str, str, int]] = {}
     for f in msg.function:
         if f.id == 0 or f.id in funcs:
@@ -165,13 +182,25 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     samples = msg.sample
     if samples and ntypes == 0:
         raise _bad("missing sample type information")
-    stacks: List[Sequence[int]] = [smp.location_id for smp in samples]
-    values: List[Sequence[int]] = [smp.value for smp in samples]
+    # One pass over the samples (one wrapper object each) for all three fields.
+    stacks: List[Sequence[int]] = []
+    values: List[Sequence[int]] = []
+    sample_labels: List[Sequence[Any]] = []
+    if len(samples):
+        stacks, values, sample_labels = map(list, zip(*map(_SAMPLE_FIELDS, samples)))
     for v in values:
         if len(v) != ntypes:
             raise _bad(f"mismatch: sample has {len(v)} values vs. {ntypes} types")
     # Location references are checked where stacks are walked (filters, top), in
     # the same pass: a second pass over every frame would cost as much as top itself.
+    if not with_labels and any(sample_labels):
+        # The label loop below checks what it reads; otherwise check every label's
+        # string indexes at once: the distinct (key, str, unit) triples are few. As in
+        # codec.parse and pprof, a unit is read (and checked) only when str is unset.
+        triples = set(map(_LABEL_STRINGS, chain.from_iterable(sample_labels)))
+        used = {i for k, v, u in triples for i in ((k, v) if v else (k, u))}
+        s(min(used))
+        s(max(used))
 
     base = [False] * len(stacks)
     labels: Optional[List[Labels]] = [] if with_labels else None
@@ -184,8 +213,8 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
                 base_key = i
                 break
     if with_labels or base_key >= 0:
-        for i, smp in enumerate(samples):
-            if not smp.label:
+        for i, smp_labels in enumerate(sample_labels):
+            if not smp_labels:
                 if labels is not None and num_labels is not None and num_units is not None:
                     labels.append({})
                     num_labels.append({})
@@ -193,13 +222,13 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
                 continue
             if labels is None:
                 base[i] = any(
-                    lab.key == base_key and s(lab.str) == "true" for lab in smp.label
+                    lab.key == base_key and s(lab.str) == "true" for lab in smp_labels
                 )
                 continue
             lab_s: Labels = {}
             lab_n: NumLabels = {}
             lab_u: Dict[str, List[str]] = {}
-            for lab in smp.label:
+            for lab in smp_labels:
                 key = s(lab.key)
                 if lab.str:
                     lab_s.setdefault(key, []).append(s(lab.str))
