@@ -22,7 +22,8 @@ def start(rate_hz: float = 100, mode: str = "cpu") -> None:
 
     Raises:
         CollectorBusyError: one is already running.
-        InputError: bad rate or mode.
+        InputError: bad mode, or a rate outside 1..10000 Hz.
+        TypeError: ``rate_hz`` is not a number.
     """
     global _current
     prof = CpuProfiler(rate_hz, mode)

@@ -7,6 +7,8 @@ Runs the program in this process as ``__main__`` (like ``go test -cpuprofile``),
 its own argv; the exit code is passed through and profiles are written even when the
 program raises, calls ``sys.exit``/``os._exit``, gets SIGTERM or is interrupted
 with Ctrl-C. On a terminal one status line goes to stderr before and after the run.
+Usage errors (bad options, output files that could not be written, a program that is
+not Python) are one line and exit 2 before the program starts.
 To add collectors (heap, locks): build more ``RunCollector``s in ``collectors(args)``.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING, Dict, List
 
 if TYPE_CHECKING:
     from profkit.collect.session import RunCollector
@@ -33,12 +35,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--max-depth", type=int, default=1000, metavar="N", help="frames kept per stack")
     p.add_argument("--heap", metavar="FILE", help="write the heap profile here (.pb.gz)")
-    p.add_argument("--heap-interval", type=int, default=512 * 1024, metavar="BYTES",
-                   help="heap sampling interval in bytes (default 524288, as Go)")
+    p.add_argument(
+        "--heap-interval",
+        type=int,
+        default=512 * 1024,
+        metavar="BYTES",
+        help="heap sampling interval in bytes (default 524288, as Go)",
+    )
     p.add_argument("--block", metavar="FILE", help="write the lock block profile here (.pb.gz)")
     p.add_argument("--mutex", metavar="FILE", help="write the lock mutex profile here (.pb.gz)")
-    p.add_argument("--lock-fraction", type=int, default=1, metavar="N",
-                   help="record 1 in N lock contentions, scaled up (default 1)")
+    p.add_argument(
+        "--lock-fraction",
+        type=int,
+        default=1,
+        metavar="N",
+        help="record 1 in N lock contentions, scaled up (default 1)",
+    )
     p.add_argument(
         "command",
         nargs=argparse.REMAINDER,
@@ -64,18 +76,71 @@ def collectors(args: argparse.Namespace) -> List[RunCollector]:
     return out
 
 
+OUTPUT_OPTIONS = ("cpu", "wall", "heap", "block", "mutex")
+
+
 def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before the program runs, options and output files that would fail after it.
+
+    Each output must be a file name (not a directory) in an existing directory where a
+    file can be created, and no two options may name the same file.
+
+    Raises:
+        InputError: the first problem found, as one line.
+    """
     from profkit.errors import InputError
 
     if args.heap_interval < 1:
         raise InputError(f"--heap-interval must be at least 1 byte, got {args.heap_interval}")
     if args.lock_fraction < 1:
         raise InputError(f"--lock-fraction must be at least 1, got {args.lock_fraction}")
-    for path in (args.cpu, args.wall, args.heap, args.block, args.mutex):
-        if path:
-            d = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(d):
-                raise InputError(f"{path}: directory {d} does not exist")
+    seen: Dict[str, str] = {}
+    for opt in OUTPUT_OPTIONS:
+        path = getattr(args, opt, None)
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(
+                f"--{seen[real]} and --{opt} both write {path}: give each profile its own file"
+            )
+        seen[real] = opt
+        if os.path.isdir(path):
+            raise InputError(
+                f"--{opt} {path}: is a directory; give a file name such as "
+                f"{os.path.join(path, opt + '.pb.gz')}"
+            )
+        d = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(d):
+            raise InputError(f"--{opt} {path}: directory {d} does not exist")
+        _check_writable_dir(opt, path, d)
+
+
+def _check_writable_dir(opt: str, path: str, directory: str) -> None:
+    """Create and remove a temporary file in ``directory`` as the profile writer will."""
+    import tempfile
+
+    from profkit.errors import InputError
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".profkit-check-", dir=directory)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise InputError(
+            f"--{opt} {path}: cannot create files in {directory} ({reason}); "
+            "choose a writable directory"
+        ) from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def _check_sampling(args: argparse.Namespace) -> None:
+    from profkit.errors import InputError
+
+    if not (1 <= args.rate <= 10000):
+        raise InputError(f"--rate must be between 1 and 10000 Hz, got {args.rate:g}")
+    if args.max_depth < 1:
+        raise InputError(f"--max-depth must be at least 1 frame, got {args.max_depth}")
 
 
 def _status(line: str) -> None:
@@ -88,16 +153,18 @@ def run(args: argparse.Namespace) -> int:
     from profkit.collect import threads  # noqa: F401  (records thread start sites)
     from profkit.collect.runner import parse_command, run_program
     from profkit.collect.session import RunSession
-    from profkit.errors import InputError
+    from profkit.errors import CommandError, InputError
 
-    program = parse_command(args.command)
-    if not (args.cpu or args.wall) and not _extra_outputs(args):
-        raise InputError(
-            "no profile asked for: add --cpu, --wall, --heap, --block and/or --mutex FILE"
-        )
-    _check_outputs(args)
-    if not (0 < args.rate <= 10000):
-        raise InputError(f"--rate must be between 1 and 10000 Hz, got {args.rate:g}")
+    try:  # usage errors: one line, exit 2, before anything runs
+        program = parse_command(args.command)
+        if not (args.cpu or args.wall) and not _extra_outputs(args):
+            raise InputError(
+                "no profile asked for: add --cpu, --wall, --heap, --block and/or --mutex FILE"
+            )
+        _check_sampling(args)
+        _check_outputs(args)
+    except InputError as e:
+        raise CommandError(str(e), exit_code=2) from None
     session = RunSession(collectors(args))
     kinds = ("cpu", "wall", "heap", "block", "mutex")
     wanted = ", ".join(f"{k} -> {getattr(args, k)}" for k in kinds if getattr(args, k))

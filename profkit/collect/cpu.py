@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Optional, Type
 
 from profkit.collect.frames import DEFAULT_MAX_DEPTH
-from profkit.collect.sampler import Sampler
+from profkit.collect.sampler import Sampler, check_max_depth, check_rate
 from profkit.errors import InputError
 from profkit.model import Profile
 
@@ -39,7 +39,8 @@ class CpuProfiler:
         max_depth: frames kept per stack; deeper stacks are truncated at the root end.
 
     Raises:
-        InputError: unknown mode or a rate outside 1..10000 Hz.
+        InputError: unknown mode, a rate outside 1..10000 Hz or ``max_depth`` below 1.
+        TypeError: ``rate_hz`` or ``max_depth`` is not a number.
     """
 
     def __init__(
@@ -47,6 +48,8 @@ class CpuProfiler:
     ) -> None:
         if mode not in MODES:
             raise InputError(f"unknown profile mode {mode!r} (use 'cpu' or 'wall')")
+        check_rate(rate_hz)
+        check_max_depth(max_depth)
         self.rate_hz = rate_hz
         self.mode = mode
         self.max_depth = max_depth

@@ -47,23 +47,53 @@ def _is_python(arg: str) -> bool:
     return bool(_PYTHON_NAME.match(os.path.basename(arg))) or arg == sys.executable
 
 
-def _python_script_on_path(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        return ""
+def _not_python(path: str) -> str:
+    """Return why the file at ``path`` is not a Python program ("" when it may be one).
+
+    Python runs source files, zipapps and compiled ``.pyc`` files; a binary (ELF, NUL
+    bytes in the first 4 KiB) or a script whose ``#!`` line names another interpreter
+    is refused, as ``python`` would only fail on it with a SyntaxError.
+    """
     try:
-        with open(found, "rb") as f:
-            first = f.readline(200)
-    except OSError:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as e:
+        return f"cannot read it: {e.strerror}"
+    if path.endswith((".pyc", ".pyo")) or zipfile.is_zipfile(path):
         return ""
-    return found if first.startswith(b"#!") and b"python" in first else ""
+    if head.startswith(b"\x7fELF"):
+        return "an executable binary"
+    if head.startswith(b"#!"):
+        line = head[2:].split(b"\n", 1)[0].strip()
+        if b"python" not in line:
+            shown = line.decode("utf-8", "replace")[:60]
+            return f"a script for {shown}"
+        return ""
+    if b"\0" in head:
+        return "a binary file"
+    return ""
+
+
+def _checked_path(given: str, path: str) -> str:
+    why = _not_python(path)
+    if why:
+        where = given if given == path else f"{given} ({path})"
+        raise InputError(
+            f"{where} is not a Python program ({why}): profkit run runs Python code, "
+            "give a .py script, -m module or -c code"
+        )
+    return path
 
 
 def parse_command(command: List[str]) -> Program:
     """Return the Program that ``command`` (what follows ``--``) asks to run.
 
+    A script is a file, or a command on PATH; it must look like Python (see
+    ``_not_python``: binaries and scripts for other interpreters are refused).
+
     Raises:
-        InputError: empty command, unsupported interpreter option, missing script.
+        InputError: empty command, unsupported interpreter option, missing script,
+            a program that is not Python.
     """
     cmd = list(command)
     if cmd and cmd[0] == "--":
@@ -86,9 +116,10 @@ def parse_command(command: List[str]) -> Program:
             f"python option {first} is not supported by profkit run (use -m, -c or a script)"
         )
     if os.path.isfile(first):
-        return Program("path", first, cmd)
-    script = _python_script_on_path(first)
-    if script:
+        return Program("path", _checked_path(first, first), cmd)
+    found = shutil.which(first) if os.sep not in first else None
+    if found is not None and os.path.isfile(found):
+        script = _checked_path(first, found)
         return Program("path", script, [script, *cmd[1:]])
     raise InputError(f"no such script: {first} (give a Python file, -m module or -c code)")
 

@@ -37,6 +37,38 @@ _active: Optional[Sampler] = None
 AggKey = Tuple[Tuple[int, ...], LabelSet, LabelSet, str]
 
 
+def check_rate(rate_hz: object) -> None:
+    """Check a sampling rate argument.
+
+    Raises:
+        TypeError: not a real number (a string, None, a bool).
+        InputError: outside 1..10000 Hz (or NaN).
+    """
+    if isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, float)):
+        raise TypeError(
+            f"rate_hz must be a number of samples per second (1 to 10000), "
+            f"got {rate_hz!r} ({type(rate_hz).__name__})"
+        )
+    if not (1 <= rate_hz <= 10000):
+        raise InputError(f"sampling rate must be between 1 and 10000 Hz, got {rate_hz:g}")
+
+
+def check_max_depth(max_depth: object) -> None:
+    """Check a stack depth limit: an int of at least 1.
+
+    Raises:
+        TypeError: not an int.
+        InputError: below 1.
+    """
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int):
+        raise TypeError(
+            f"max_depth must be a whole number of frames, got {max_depth!r} "
+            f"({type(max_depth).__name__})"
+        )
+    if max_depth < 1:
+        raise InputError(f"max_depth must be at least 1 frame, got {max_depth}")
+
+
 class _ThreadState:
     __slots__ = ("clock", "cpu_ns", "native_id", "name", "base_labels", "last_stack", "last_user")
 
@@ -60,7 +92,8 @@ class Sampler:
         max_depth: frames kept per stack; deeper stacks end in a truncation marker.
 
     Raises:
-        InputError: bad rate or neither profile asked for.
+        InputError: rate outside 1..10000, max_depth below 1, or neither profile asked for.
+        TypeError: rate or max_depth is not a number (see ``check_rate``).
     """
 
     def __init__(
@@ -71,8 +104,8 @@ class Sampler:
         wall: bool = False,
         max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
-        if not (0 < rate_hz <= 10000):
-            raise InputError(f"sampling rate must be between 1 and 10000 Hz, got {rate_hz}")
+        check_rate(rate_hz)
+        check_max_depth(max_depth)
         if not (cpu or wall):
             raise InputError("nothing to sample: ask for a cpu and/or a wall profile")
         self.rate_hz = float(rate_hz)

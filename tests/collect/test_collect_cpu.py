@@ -11,6 +11,7 @@ import pytest
 from collect_helpers import by_label, cum_by_function, flat_by_function
 from collect_workloads import burn_cpu, func_a, func_b, recurse, split_70_30
 
+import profkit
 from profkit.collect.cpu import CpuProfiler, profile_for
 from profkit.collect.frames import TRUNCATED_NAME
 from profkit.collect.labels import current_labels, labels
@@ -187,6 +188,20 @@ def test_bad_arguments() -> None:
         CpuProfiler(rate_hz=0).start()
     with pytest.raises(InputError):
         profile_for(0)
+    # the message says 1..10000 Hz: the check says the same
+    for rate in (0.5, -1, 10001, float("nan"), float("inf")):
+        with pytest.raises(InputError, match="between 1 and 10000 Hz"):
+            CpuProfiler(rate_hz=rate)
+    for depth in (0, -5):
+        with pytest.raises(InputError, match="max_depth must be at least 1"):
+            CpuProfiler(max_depth=depth)
+    for bad in ("x", None, True):
+        with pytest.raises(TypeError, match="rate_hz must be a number"):
+            profkit.cpu.start(rate_hz=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="max_depth must be a whole number"):
+        Sampler(100, max_depth="3")  # type: ignore[arg-type]
+    assert not profkit.cpu.is_running()
+    CpuProfiler(rate_hz=1, max_depth=1)  # the bounds themselves are fine
 
 
 def test_profile_for_hides_the_caller_inside_profkit() -> None:

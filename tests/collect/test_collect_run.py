@@ -215,6 +215,9 @@ def test_cpu_total_in_go_pprof_matches_measured_cpu(script: Path, tmp_path: Path
     assert "Type: cpu" in top
 
 
+SH_SCRIPT = "#!/bin/sh\necho not python\n"
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
@@ -223,13 +226,52 @@ def test_cpu_total_in_go_pprof_matches_measured_cpu(script: Path, tmp_path: Path
         (["run", "--cpu", "c.pb.gz", "--", "missing.py"], "no such script: missing.py"),
         (["run", "--cpu", "c.pb.gz"], "nothing to run"),
         (["run", "--cpu", "c.pb.gz", "--rate", "0", "--", "app.py"], "--rate"),
+        (["run", "--cpu", "c.pb.gz", "--rate", "0.5", "--", "app.py"], "between 1 and 10000"),
+        (["run", "--cpu", "c.pb.gz", "--rate", "nan", "--", "app.py"], "--rate"),
+        (["run", "--cpu", "c.pb.gz", "--max-depth", "0", "--", "app.py"], "--max-depth"),
+        (["run", "--cpu", "c.pb.gz", "--max-depth", "-5", "--", "app.py"], "--max-depth"),
+        # output files are checked before the program runs
+        (["run", "--cpu", "/proc/c.pb.gz", "--", "app.py"], "cannot create files in /proc"),
+        (["run", "--cpu", ".", "--", "app.py"], "is a directory"),
+        (["run", "--cpu", "c.pb.gz", "--wall", "./c.pb.gz", "--", "app.py"], "--cpu and --wall"),
+        (["run", "--wall", "c.pb.gz", "--heap", "c.pb.gz", "--", "app.py"], "--wall and --heap"),
+        # programs that are not Python are refused, not run as Python
+        (["run", "--cpu", "c.pb.gz", "--", "/bin/ls"], "/bin/ls is not a Python program"),
+        (["run", "--cpu", "c.pb.gz", "--", "ls", "-l"], "is not a Python program"),
+        (["run", "--cpu", "c.pb.gz", "--", "./tool.sh"], "a script for /bin/sh"),
     ],
 )
-def test_bad_usage_is_one_line(script: Path, tmp_path: Path, args: list, message: str) -> None:
+def test_bad_usage_is_one_line_exit_2_before_the_program_runs(
+    script: Path, tmp_path: Path, args: list, message: str
+) -> None:
+    (tmp_path / "tool.sh").write_text(SH_SCRIPT)
+    (tmp_path / "tool.sh").chmod(0o755)
     proc = _profkit(*args, env=_env(tmp_path), cwd=tmp_path)
-    assert proc.returncode == 1
-    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("profkit: ")
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "SyntaxError" not in proc.stderr
     assert not (tmp_path / "c.pb.gz").exists()
+    assert not (tmp_path / "out.json").exists()  # the program did not run
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".profkit")] == []
+
+
+def test_python_zipapp_and_python_shebang_scripts_still_run(tmp_path: Path) -> None:
+    import zipapp
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__main__.py").write_text(SCRIPT)
+    zipapp.create_archive(tmp_path / "pkg", tmp_path / "app.pyz")
+    shebang = tmp_path / "tool"
+    shebang.write_text("#!/usr/bin/env python3\n" + SCRIPT)
+    for target in (tmp_path / "app.pyz", shebang):
+        cpu = tmp_path / "cpu.pb.gz"
+        proc = _profkit(
+            "run", "--cpu", str(cpu), "--", str(target), env=_env(tmp_path), cwd=tmp_path
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads((tmp_path / "out.json").read_text())["name"] == "__main__"
+        (tmp_path / "out.json").unlink()
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pty")
