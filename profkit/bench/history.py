@@ -1,7 +1,9 @@
 """Trend per benchmark over a series of runs, change points, and a self-contained plotly chart.
 
 Runs are ordered by time (the file's ``datetime``, else the autosave file name). Each run contributes
-its median per benchmark. Change points come from binary segmentation on that series: the split that
+its median per benchmark. Runs from different machines (``runs.machine_id``: the
+``.benchmarks/<machine-id>/`` directory, else ``machine_info.node``) never share a series: each
+machine gets its own, named ``benchmark @ machine`` when there are several; ``machine=`` keeps one. Change points come from binary segmentation on that series: the split that
 gives the smallest two-sided Mann-Whitney p between the two sides is kept when p <= alpha
 (Bonferroni-corrected for the number of candidate splits) and the medians of the two segments differ
 by at least ``threshold``; each side is then searched again. Segments hold at least ``min_segment``
@@ -13,10 +15,10 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from profkit.bench import stats
-from profkit.bench.runs import ordered, run_time
+from profkit.bench.runs import machine_id, ordered, run_time
 from profkit.bench.samples import BenchKey, BenchRun
 from profkit.errors import InputError
 
@@ -55,6 +57,7 @@ class Series:
     unit: str
     points: List[Point]
     change_points: List[ChangePoint] = field(default_factory=list)
+    machine: str = ""
 
 
 def _segment(values: Sequence[float], lo: int, hi: int, alpha: float, threshold: float,
@@ -87,22 +90,33 @@ def find_change_points(values: Sequence[float], *, alpha: float = 0.01, threshol
 
 
 def build_history(runs: Sequence[BenchRun], *, threshold: float = 0.05, alpha: float = 0.01,
-                  branch: Optional[str] = None) -> List[Series]:
-    """Build one ``Series`` per benchmark from runs (inputs not modified).
+                  branch: Optional[str] = None, machine: Optional[str] = None) -> List[Series]:
+    """Build one ``Series`` per benchmark and machine from runs (inputs not modified).
 
     Raises:
-        InputError: no runs (after the branch filter).
+        InputError: no runs (after the branch filter), or none from ``machine``.
     """
     chosen = [r for r in ordered(runs) if branch is None or r.branch in (None, branch)]
     if not chosen:
         raise InputError(f"no runs{' on branch ' + branch if branch else ''} to build a history from")
-    series: Dict[BenchKey, Series] = {}
-    for i, run in enumerate(chosen):
+    machines = sorted({machine_id(r) for r in chosen})
+    if machine is not None:
+        chosen = [r for r in chosen if machine_id(r) == machine]
+        if not chosen:
+            raise InputError(f"no runs from machine {machine!r}; machines: "
+                             + ", ".join(repr(m) for m in machines))
+        machines = [machine]
+    series: Dict[Tuple[BenchKey, str], Series] = {}
+    counters: Dict[str, int] = {}
+    for run in chosen:
         when = run_time(run)
+        host = machine_id(run)
+        i = counters[host] = counters.get(host, -1) + 1  # run number on this machine
         for res in run.results:
             if res.summary is None:
                 continue
-            s = series.setdefault(res.key, Series(res.name, res.unit, []))
+            name = f"{res.name} @ {host or 'unknown machine'}" if len(machines) > 1 else res.name
+            s = series.setdefault((res.key, host), Series(name, res.unit, [], machine=host))
             s.points.append(Point(i, when.isoformat() if when else None, run.commit, res.summary.median))
     for s in series.values():
         values = [p.median for p in s.points]
@@ -122,7 +136,7 @@ def sparkline(values: Sequence[float]) -> str:
 def render_history(history: Sequence[Series], fmt: str = "table") -> str:
     """Render the trend table (or JSON) with change points."""
     if fmt == "json":
-        doc = [{"name": s.name, "unit": s.unit, "points": [vars(p) for p in s.points],
+        doc = [{"name": s.name, "unit": s.unit, "machine": s.machine, "points": [vars(p) for p in s.points],
                 "change_points": [vars(c) for c in s.change_points]} for s in history]
         return json.dumps(doc, indent=2) + "\n"
     from profkit.bench.report import format_value

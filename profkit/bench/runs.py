@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timezone
 from typing import List, Optional, Sequence
@@ -28,6 +29,18 @@ def machine_note(base: Sequence[BenchRun], new: Sequence[BenchRun]) -> Optional[
         return None
     return ("base and new ran on different machines (" + "; ".join(diffs[:3]) + "): differences may "
             "come from the machine; run both in the same job")
+
+
+def machine_id(run: BenchRun) -> str:
+    """Return which machine a run belongs to, for keeping histories apart.
+
+    pytest-benchmark's storage layout names it: ``.benchmarks/<machine-id>/NNNN_*.json`` gives
+    ``<machine-id>``. Otherwise the ``machine_info`` node (host name), else ``""`` (unknown).
+    """
+    parent = os.path.dirname(os.path.abspath(run.path))
+    if os.path.basename(os.path.dirname(parent)) == ".benchmarks":
+        return os.path.basename(parent)
+    return run.machine.get("node", "")
 
 
 _FILENAME_TIME = re.compile(r"_(\d{8})_(\d{6})")

@@ -93,6 +93,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--alpha", type=_probability, default=0.01,
                    help="significance level of the change-point test (default 0.01)")
     h.add_argument("--branch", help="only runs whose commit_info.branch is this (runs without one kept)")
+    h.add_argument("--machine", help="only runs from this machine (the .benchmarks/<machine-id>/ directory, "
+                                     "else machine_info.node); by default one series per machine")
     h.add_argument("--format", choices=("table", "json"), default="table")
 
 
@@ -201,7 +203,8 @@ def _history(args: argparse.Namespace) -> int:
     from profkit.bench.load import load_runs
 
     runs = load_runs(args.dir)
-    hist = build_history(runs, threshold=args.threshold, alpha=args.alpha, branch=args.branch)
+    hist = build_history(runs, threshold=args.threshold, alpha=args.alpha, branch=args.branch,
+                         machine=args.machine)
     sys.stdout.write(render_history(hist, args.format))
     if args.output:
         write_chart(hist, args.output)

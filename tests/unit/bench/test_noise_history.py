@@ -71,3 +71,26 @@ def test_history_needs_runs() -> None:
     with pytest.raises(InputError):
         build_history([])
     assert sparkline([1, 1, 1]) == "▁▁▁"
+
+
+def test_history_keeps_machines_apart(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:  # type: ignore[type-arg]
+    # Two machines in pytest-benchmark's storage layout, interleaved in time, 2x apart in speed:
+    # one mixed series would zig-zag and hide that neither machine changed.
+    for i in range(12):
+        for machine, median in (("Linux-fast", 1e-3), ("Darwin-slow", 2e-3)):
+            d = tmp_path / ".benchmarks" / machine
+            d.mkdir(parents=True, exist_ok=True)
+            st = {"median": median, "mean": median, "stddev": 0.0, "min": median, "max": median,
+                  "rounds": 10}
+            (d / f"{i + 1:04d}_c{i}_202601{i + 1:02d}_000000.json").write_text(json.dumps({
+                "machine_info": {"node": "same-node"}, "datetime": f"2026-01-{i + 1:02d}T00:00:00",
+                "benchmarks": [{"fullname": "t::a", "stats": st}]}))
+    history = build_history(load_runs([tmp_path / ".benchmarks"]))
+    assert [(s.name, s.machine, len(s.points)) for s in history] == [
+        ("t::a @ Darwin-slow", "Darwin-slow", 12), ("t::a @ Linux-fast", "Linux-fast", 12)]
+    assert all(len({p.median for p in s.points}) == 1 for s in history)
+    assert [p.index for p in history[0].points] == list(range(12))
+    (only,) = build_history(load_runs([tmp_path / ".benchmarks"]), machine="Linux-fast")
+    assert only.name == "t::a" and only.points[0].median == 1e-3
+    assert main(["bench", "history", str(tmp_path / ".benchmarks"), "--machine", "nope"]) == 2
+    assert "machines: 'Darwin-slow', 'Linux-fast'" in capsys.readouterr().err
