@@ -8,9 +8,14 @@ logger, not to the client.
 
 Parameters and errors (endpoints.md §3-§5): ``seconds`` on cpu/wall is the window
 (default 30, capped by ``max_seconds``); on the other profiles it asks for a delta
-(snapshot, wait, snapshot, subtract). ``debug=N`` gives text. Unknown names are 404
-``Unknown profile``; a second CPU/wall capture is 500 ``Could not enable CPU profiling:
-cpu profiling already in use`` with ``X-Go-Pprof: 1``, which ``go tool pprof`` prints.
+(snapshot, wait, snapshot, subtract) and must be a positive integer as Go's
+``strconv.ParseInt`` reads it. ``debug=N`` (N >= 0; else 400) gives text, and on
+``/threads`` N >= 2 is the full dump, as in Go. Unknown names are 404 ``Unknown
+profile``. Busy profilers answer 500 with ``X-Go-Pprof: 1`` (which ``go tool pprof``
+prints) at once, never queue: a second CPU/wall capture (``Could not enable CPU
+profiling: cpu profiling already in use``, naming the kind that runs) and a second
+delta while one waits (``MAX_DELTAS``), so profile requests cannot tie up the
+server's threads.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import re
 import sys
+import threading
 import time
-from typing import Callable, Optional, Union
+from typing import Callable, Optional
 
 from profkit.endpoints import http
 from profkit.endpoints.catalog import (
@@ -44,8 +51,13 @@ BAD_WINDOW = 'invalid value for "seconds" - must be a positive number'
 NO_SECONDS = '"seconds" parameter is not supported for this profile type'
 SECONDS_AND_DEBUG = "seconds and debug params are incompatible"
 BUSY = "Could not enable CPU profiling: cpu profiling already in use"
+BAD_DEBUG = 'invalid value for "debug" - must be a non-negative integer'
+MAX_DELTAS = 1  # delta waits at a time, per mount; each holds a server thread
 CANCELLED = "profile request cancelled: the client went away"
 POLL_SECONDS = 0.2
+
+_capturing_lock = threading.Lock()
+_capturing: Optional[str] = None  # "cpu" or "wall" while one of our captures samples
 
 
 def wait(seconds: float, disconnected: Callable[[], bool]) -> bool:
@@ -63,23 +75,55 @@ def wait(seconds: float, disconnected: Callable[[], bool]) -> bool:
             pass
 
 
-def _parse_debug(raw: Optional[str]) -> int:
-    """Go's rule: ``debug`` that does not parse counts as 0."""
-    try:
-        return int(raw) if raw is not None else 0
-    except ValueError:
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_DIGITS = 64  # longer numbers are refused before any conversion
+_INT64_MAX = 2**63 - 1
+
+
+def _parse_int(raw: str) -> Optional[int]:
+    """Go's ``strconv.ParseInt(raw, 10, 64)``: optional sign, ASCII digits, nothing else."""
+    if len(raw) > _MAX_DIGITS or not _INTEGER.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if -_INT64_MAX - 1 <= value <= _INT64_MAX else None
+
+
+def _parse_debug(raw: Optional[str]) -> Optional[int]:
+    """Return ``debug`` as a level >= 0 (absent or empty = 0, as Go's ``FormValue``), else None."""
+    if not raw:
         return 0
+    value = _parse_int(raw)
+    return value if value is not None and value >= 0 else None
 
 
 def _parse_seconds(raw: str, *, integer: bool) -> Optional[float]:
-    """Return a positive finite number of seconds, or None if ``raw`` is not one."""
-    try:
-        value: Union[int, float] = int(raw) if integer else float(raw)
-    except ValueError:
+    """Return a positive finite number of seconds, or None if ``raw`` is not one.
+
+    ``integer`` (delta profiles) accepts what Go's ``strconv.ParseInt`` does: an
+    optional sign and ASCII digits (no ``_``, no spaces) within int64. Otherwise a plain
+    decimal such as ``1.5`` or ``2e1`` (no ``_``, spaces, ``inf`` or ``nan``).
+    """
+    if integer:
+        whole = _parse_int(raw)
+        return whole if whole is not None and whole > 0 else None  # exact, for messages
+    if len(raw) > _MAX_DIGITS or not _DECIMAL.fullmatch(raw):
         return None
-    if not math.isfinite(value) or value <= 0:
-        return None
-    return float(value)
+    value = float(raw)
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _seconds_text(seconds: float) -> str:
+    """``10`` for whole numbers (never ``1e+06``), else the shortest exact decimal."""
+    return str(int(seconds)) if seconds == int(seconds) else repr(seconds)
+
+
+def _busy(requested: str, running: Optional[str]) -> str:
+    """Go's "already in use" line, naming what is actually running when we know it."""
+    want = "CPU" if requested == "cpu" else requested
+    if running is None:  # started outside these endpoints (profkit run, a library user)
+        return f"Could not enable {want} profiling: a CPU or wall profile is already being collected"
+    return f"Could not enable {want} profiling: {running} profiling already in use"
 
 
 class ProfileEndpoints:
@@ -90,6 +134,8 @@ class ProfileEndpoints:
         self.config = config
         self._networks = config.networks()
         self._started: tuple[str, ...] = ()
+        self._deltas = threading.BoundedSemaphore(MAX_DELTAS)
+        self._delta_running: Optional[str] = None
         if config.enable:
             self._started = enable_features(
                 tuple(config.enable), heap_interval_bytes=config.heap_interval_bytes
@@ -110,15 +156,19 @@ class ProfileEndpoints:
         return None
 
     def handle(self, request: http.Request) -> http.Response:
-        """Answer ``request`` (whose ``path`` is relative to the prefix). Never raises."""
+        """Answer ``request`` (whose ``path`` is relative to the prefix). Never raises.
+
+        A ``HEAD`` request gets the headers of its answer (405) and an empty body.
+        """
         try:
             denied = check_access(self.config, self._networks, request)
-            if denied is not None:
-                return denied
-            return self._dispatch(request)
+            response = denied if denied is not None else self._dispatch(request)
         except Exception as e:  # a profiler failure must not become a traceback
             log.exception("profkit endpoint %s failed", request.path)
-            return http.error(500, f"profkit: internal error: {type(e).__name__}")
+            response = http.error(500, f"profkit: internal error: {type(e).__name__}")
+        if request.method == "HEAD":
+            response.body = b""
+        return response
 
     def _dispatch(self, request: http.Request) -> http.Response:
         mount = request.base_path + self.config.prefix
@@ -143,7 +193,7 @@ class ProfileEndpoints:
         if seconds > self.config.max_seconds:
             return http.error(
                 400,
-                f'"seconds" is {seconds:g}, more than this server allows '
+                f'"seconds" is {_seconds_text(seconds)}, more than this server allows '
                 f"({self.config.max_seconds}, its max_seconds)",
             )
         return None
@@ -163,14 +213,19 @@ class ProfileEndpoints:
             return too_long
         from profkit.collect.cpu import CpuProfiler
 
+        global _capturing
         profiler = CpuProfiler(self.config.cpu_rate_hz, kind.name)
         try:
             profiler.start()
         except CollectorBusyError:
-            return http.error(500, BUSY)
+            return http.error(500, _busy(kind.name, _capturing))
+        with _capturing_lock:
+            _capturing = kind.name
         try:
             completed = wait(seconds, request.disconnected)
         finally:
+            with _capturing_lock:
+                _capturing = None
             prof = profiler.stop()
         if not completed:
             return http.error(500, CANCELLED)
@@ -181,6 +236,9 @@ class ProfileEndpoints:
     ) -> http.Response:
         assert kind.snapshot is not None
         debug = _parse_debug(query.get("debug"))
+        if debug is None:
+            return http.error(400, BAD_DEBUG)
+        seconds: Optional[float] = None
         if "seconds" in query:
             seconds = _parse_seconds(query["seconds"], integer=True)
             if seconds is None:
@@ -192,18 +250,36 @@ class ProfileEndpoints:
                 return too_long
         if kind.feature is not None and not feature_enabled(kind.feature):
             return http.error(501, ENABLE_HINTS[kind.feature])
-        if "seconds" in query:
-            return self._delta(kind, name, float(query["seconds"]), request)
-        if kind.name == "heap" and _parse_debug(query.get("gc")) > 0:
+        if seconds is not None:
+            return self._delta(kind, name, seconds, request)
+        if kind.name == "heap" and (_parse_debug(query.get("gc")) or 0) > 0:
             gc.collect()
-        if debug > 0 and kind.name == "threads":
-            return http.text(collector("threads").format_text(debug))
+        if debug > 0 and kind.name == "threads":  # Go: debug >= 2 is the full dump
+            return http.text(collector("threads").format_text(min(debug, 2)))
         prof = kind.snapshot()
         if debug > 0:
             return http.text(_debug_text(prof, name))
         return http.profile_bytes(serialize(prof), f"{name}.pb.gz")
 
     def _delta(
+        self, kind: ProfileKind, name: str, seconds: float, request: http.Request
+    ) -> http.Response:
+        assert kind.snapshot is not None
+        busy = self._delta_running
+        if not self._deltas.acquire(blocking=False):
+            return http.error(
+                500,
+                f"Could not start {name} delta profile: {busy or 'another delta'} is already "
+                f"in progress (one delta profile at a time)",
+            )
+        self._delta_running = f"{name}?seconds={_seconds_text(seconds)}"
+        try:
+            return self._delta_locked(kind, name, seconds, request)
+        finally:
+            self._delta_running = None
+            self._deltas.release()
+
+    def _delta_locked(
         self, kind: ProfileKind, name: str, seconds: float, request: http.Request
     ) -> http.Response:
         assert kind.snapshot is not None

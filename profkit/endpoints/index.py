@@ -46,7 +46,9 @@ def render_index(mount: str, config: EndpointConfig) -> str:
             f"<tr><td>{' '.join(links)}</td><td>{escape(go_name)}</td><td>{description}</td></tr>"
         )
     example = escape(f"go tool pprof http://HOST{mount}/profile?seconds=10")
-    capture = escape("profkit capture http://HOST --seconds 10 --type cpu -o cpu.pb.gz")
+    # a trailing slash makes `profkit capture` read the URL as a prefix, whatever its name
+    target = f"http://HOST{mount}/" if mount else "http://HOST/cpu"
+    capture = escape(f"profkit capture {target} --seconds 10 -o cpu.pb.gz")
     return (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
         f"<title>{escape(mount)}/</title><style>{_STYLE}</style></head><body>\n"

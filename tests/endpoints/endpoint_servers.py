@@ -72,10 +72,10 @@ def wait_until_serving(url: str, proc: subprocess.Popen[bytes], timeout: float =
 
 
 
-def wait_for_capture(url: str, timeout: float = 20) -> None:
-    """Poll ``url``'s thread dump until a CPU/wall capture is in progress (no blind sleeps)."""
+def wait_for_capture(url: str, timeout: float = 20, *, marker: bytes = b"ProfileEndpoints._timed") -> None:
+    """Poll ``url``'s thread dump until ``marker`` (default: a CPU/wall capture) shows (no blind sleeps)."""
     deadline = time.monotonic() + timeout
-    while b"ProfileEndpoints._timed" not in fetch(url + "/debug/profile/threads?debug=2")[2]:
+    while marker not in fetch(url + "/debug/profile/threads?debug=2")[2]:
         if time.monotonic() > deadline:
             raise AssertionError("no capture started")
         time.sleep(0.02)

@@ -90,10 +90,41 @@ def test_one_cpu_capture_at_a_time(wsgi_server: Callable[[Any], WsgiServer]) -> 
             refused_after = time.monotonic() - t0
             assert first.result()[0] == 200
         assert status == 500 and headers["X-Go-Pprof"] == "1"
-        assert body == b"Could not enable CPU profiling: cpu profiling already in use\n"
+        assert body == b"Could not enable wall profiling: cpu profiling already in use\n"
         assert refused_after < 1.0
         # once the first has finished, a new capture works again
         assert fetch(srv.url + "/debug/profile/wall?seconds=0.3")[0] == 200
+
+
+def test_busy_message_names_the_running_wall_capture(wsgi_server: Callable[[Any], WsgiServer]) -> None:
+    with wsgi_server(ProfileMiddleware(busy_app)) as srv:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(fetch, srv.url + "/debug/profile/wall?seconds=2")
+            wait_for_capture(srv.url)
+            status, headers, body = fetch(srv.url + "/debug/profile/profile?seconds=1")
+            assert first.result()[0] == 200
+    assert (status, headers["X-Go-Pprof"]) == (500, "1")
+    assert body == b"Could not enable CPU profiling: wall profiling already in use\n"
+
+
+def test_one_delta_at_a_time_and_the_app_keeps_serving(wsgi_server: Callable[[Any], WsgiServer]) -> None:
+    with wsgi_server(ProfileMiddleware(busy_app)) as srv:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(fetch, srv.url + "/debug/profile/threads?seconds=3")
+            wait_for_capture(srv.url, marker=b"ProfileEndpoints._delta_locked")
+            t0 = time.monotonic()
+            status, headers, body = fetch(srv.url + "/debug/profile/goroutine?seconds=1")
+            refused_after = time.monotonic() - t0
+            assert (status, headers["X-Go-Pprof"]) == (500, "1")
+            assert body == (b"Could not start goroutine delta profile: threads?seconds=3 is already "
+                            b"in progress (one delta profile at a time)\n")
+            assert refused_after < 1.0  # refused at once, not queued behind the first
+            assert fetch(srv.url + "/hello", timeout=5)[0] == 200
+            assert fetch(srv.url + "/debug/profile/goroutine")[0] == 200  # snapshots still work
+            assert not first.done()  # all of the above happened while the delta waited
+            status, headers, _ = first.result()
+        assert (status, headers["Content-Disposition"]) == (200, 'attachment; filename="threads-delta.pb.gz"')
+        assert fetch(srv.url + "/debug/profile/threadcreate?seconds=1")[0] == 200  # free again
 
 
 def test_app_keeps_serving_during_a_capture(wsgi_server: Callable[[Any], WsgiServer]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from typing import Dict, Optional
+from urllib.parse import quote
 
 import pytest
 
@@ -77,11 +78,40 @@ def test_token_and_allow_list_must_both_hold() -> None:
     assert ask(ep, "/debug/profile/cmdline", client="10.0.0.1").status == 401
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 def test_only_get_is_accepted(method: str) -> None:
     resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/cmdline", method=method)
     assert_go_error(resp, 405, "method not allowed: use GET")
     assert resp.header("Allow") == "GET"
+
+
+@pytest.mark.parametrize("path", ["/debug/profile/cmdline", "/debug/profile/nosuch"])
+def test_head_gets_405_headers_and_no_body(path: str) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), path, method="HEAD")
+    assert (resp.status, resp.body) == (405, b"")
+    assert resp.header("Allow") == "GET" and resp.header("X-Go-Pprof") == "1"
+
+
+@pytest.mark.parametrize("debug", ["2", "3", "7", "+2", "9223372036854775807"])
+@pytest.mark.parametrize("name", ["threads", "goroutine"])
+def test_debug_2_and_above_is_the_full_thread_dump(name: str, debug: str) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), f"/debug/profile/{name}", f"debug={quote(debug)}")
+    assert resp.status == 200, resp.body
+    assert resp.header("Content-Type") == "text/plain; charset=utf-8"
+    first = resp.body.decode().splitlines()[0]
+    assert first.startswith(("thread ", "task ")) and first.endswith(":")
+
+
+@pytest.mark.parametrize("debug", ["-1", "abc", "1.5", " 1", "1" + "0" * 400, "9223372036854775808"])
+@pytest.mark.parametrize("name", ["threads", "heap", "threadcreate"])
+def test_bad_debug_is_400(name: str, debug: str) -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), f"/debug/profile/{name}", f"debug={quote(debug)}")
+    assert_go_error(resp, 400, 'invalid value for "debug" - must be a non-negative integer')
+
+
+def test_empty_debug_is_absent_as_in_go() -> None:
+    resp = ask(ProfileEndpoints(EndpointConfig()), "/debug/profile/threads", "debug=")
+    assert resp.status == 200 and resp.header("Content-Type") == "application/octet-stream"
 
 
 def test_unknown_profile_is_404_like_go() -> None:
@@ -90,9 +120,10 @@ def test_unknown_profile_is_404_like_go() -> None:
 
 
 @pytest.mark.parametrize("path", ["/debug/profile/cpu", "/debug/profile/profile", "/debug/profile/wall"])
-@pytest.mark.parametrize("seconds", ["-1", "0", "abc", "", "nan", "inf", "1e999"])
+@pytest.mark.parametrize("seconds", ["-1", "0", "abc", "", "nan", "inf", "1e999", "1_0", " 1 ",
+                                     "1" + "0" * 400, "0x10", "١"])
 def test_bad_capture_window_is_400(path: str, seconds: str) -> None:
-    resp = ask(ProfileEndpoints(EndpointConfig()), path, f"seconds={seconds}")
+    resp = ask(ProfileEndpoints(EndpointConfig()), path, f"seconds={quote(seconds)}")
     assert_go_error(resp, 400, 'invalid value for "seconds" - must be a positive number')
 
 
@@ -102,10 +133,20 @@ def test_capture_window_is_capped() -> None:
 
 
 @pytest.mark.parametrize("name", ["heap", "allocs", "block", "mutex", "goroutine", "threadcreate"])
-@pytest.mark.parametrize("seconds", ["-5", "0", "1.5", "ten"])
+@pytest.mark.parametrize("seconds", ["-5", "0", "1.5", "ten", "1" + "0" * 400, "1_0", " 1 ", "1e3",
+                                     "١", "", "9223372036854775808"])
 def test_bad_delta_seconds_use_gos_text(name: str, seconds: str) -> None:
-    resp = ask(ProfileEndpoints(EndpointConfig()), f"/debug/profile/{name}", f"seconds={seconds}")
+    # Go's strconv.ParseInt: sign and ASCII digits within int64, nothing else
+    resp = ask(ProfileEndpoints(EndpointConfig()), f"/debug/profile/{name}", f"seconds={quote(seconds)}")
     assert_go_error(resp, 400, 'invalid value for "seconds" - must be a positive integer')
+
+
+def test_large_delta_seconds_hit_the_cap_printed_as_an_integer() -> None:
+    ep = ProfileEndpoints(EndpointConfig())
+    for raw in ["1000000", "+1000000", "9223372036854775807"]:
+        resp = ask(ep, "/debug/profile/goroutine", f"seconds={quote(raw)}")
+        assert_go_error(resp, 400, f'"seconds" is {int(raw)}, more than this server allows '
+                                   "(60, its max_seconds)")
 
 
 def test_delta_with_debug_is_400() -> None:
@@ -149,6 +190,17 @@ def test_index_lists_every_profile_and_escapes_the_prefix() -> None:
         assert f">{name}</a>" in page
     assert "goroutine" in page and "threads?debug=2" in page
     assert page.count("(off: mount with enable=") == 4  # heap, allocs, block, mutex are off
+
+
+@pytest.mark.parametrize("prefix", ["/debug/profile", "/ops/profile"])
+def test_index_capture_hint_names_the_prefix(prefix: str) -> None:
+    from profkit.cli.capture_url import build_target
+
+    page = ProfileEndpoints(EndpointConfig(prefix=prefix)).handle(
+        Request("GET", "/", "", "127.0.0.1", {})).body.decode()
+    hint = f"http://HOST{prefix}/"
+    assert f"profkit capture {hint} --seconds 10" in page
+    assert build_target(hint, None, 10).url == f"http://HOST{prefix}/cpu?seconds=10"
 
 
 @pytest.mark.parametrize(
