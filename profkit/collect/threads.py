@@ -4,8 +4,10 @@
   pending asyncio task of a running event loop (labelled ``task=<name>``), grouped by
   stack and labels and counted: sample type ``thread/count``.
 - ``format_text(debug)``: ``debug=1`` groups equal stacks with counts (Go's
-  ``?debug=1``); ``debug=2`` prints every thread and task with its full stack, like a
-  crash dump (Go's ``?debug=2``).
+  ``?debug=1``; tasks on one stack form one group that lists their names);
+  ``debug=2`` prints every thread and task with its full stack, like a crash dump
+  (Go's ``?debug=2``). The profile itself keeps one sample per task (its ``task``
+  label), so ``go tool pprof -tagfocus task=...`` can pick one.
 - ``threadcreate_profile()``: where each live thread was started (the stack at
   ``Thread.start``): sample type ``threadcreate/count``.
 
@@ -20,12 +22,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections import Counter
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from profkit.collect import threadhooks
+from profkit.collect import threadhooks, threadtext
 from profkit.collect.frames import StackInterner
 from profkit.collect.labels import _by_thread
+from profkit.collect.threadtext import TextEntry
 from profkit.model import FrameKey, Profile, ProfileBuilder
 
 __all__ = ["format_text", "snapshot", "threadcreate_profile"]
@@ -156,12 +158,20 @@ def _summary(entries: List[StackEntry]) -> str:
     return f"{threads} threads, {len(entries) - threads} asyncio tasks"
 
 
-def _frame_lines(keys: List[FrameKey], stack: Tuple[int, ...]) -> List[Tuple[str, str]]:
-    return [(keys[i].name, f"{keys[i].filename}:{keys[i].line}") for i in stack]
+def _text_entries(keys: List[FrameKey], entries: List[StackEntry]) -> List[TextEntry]:
+    out = []
+    for e in entries:
+        frames = tuple((keys[i].name, f"{keys[i].filename}:{keys[i].line}") for i in e.stack)
+        user = tuple(kv for kv in e.labels if not (e.kind == "task" and kv[0] == "task"))
+        out.append(TextEntry(e.kind, e.thread_id, e.name, e.daemon, frames, user))
+    return out
 
 
 def format_text(debug: int = 1) -> str:
     """Return the thread profile as text: ``debug=1`` grouped with counts, ``2`` full dump.
+
+    ``debug=1`` groups threads and tasks by stack and labels (a task's own ``task``
+    label does not split groups; the group names its tasks); see ``threadtext``.
 
     Raises:
         ValueError: ``debug`` is not 1 or 2.
@@ -169,30 +179,8 @@ def format_text(debug: int = 1) -> str:
     if debug not in (1, 2):
         raise ValueError(f"debug must be 1 or 2, got {debug}")
     interner = StackInterner()
-    entries = _collect(interner)
-    keys = interner.keys
-    out: List[str] = []
-    if debug == 1:
-        groups = Counter((e.stack, e.labels) for e in entries)
-        out.append(f"thread profile: total {len(entries)} ({_summary(entries)})")
-        for (stack, labels), n in sorted(groups.items(), key=lambda kv: -kv[1]):
-            tags = " ".join(f'{k}="{v}"' for k, v in labels)
-            out.append(f"{n} @" + (f" labels {{{tags}}}" if tags else ""))
-            out.extend(f"#\t{name}\t{where}" for name, where in _frame_lines(keys, stack))
-            out.append("")
-        return "\n".join(out)
-    for e in entries:
-        if e.kind == "thread":
-            flags = ", daemon" if e.daemon else ""
-            head = f'thread {e.thread_id} "{e.name}"{flags}:'
-        else:
-            head = f'task "{e.name}" (event loop on thread {e.thread_id}):'
-        out.append(head)
-        for name, where in _frame_lines(keys, e.stack):
-            out.append(f"{name}()")
-            out.append(f"\t{where}")
-        out.append("")
-    return "\n".join(out)
+    entries = _text_entries(interner.keys, _collect(interner))
+    return threadtext.grouped(entries) if debug == 1 else threadtext.dump(entries)
 
 
 def threadcreate_profile() -> Profile:

@@ -124,3 +124,43 @@ def test_snapshot_opens_in_go_pprof(scene: None, go_pprof, tmp_path) -> None:  #
     assert "test_collect_threads.parked" in out
     tags = go_pprof("-tags", str(path)).stdout
     assert "req-0" in tags and "pool" in tags
+
+
+def test_text_groups_tasks_on_one_stack_and_names_them() -> None:
+    ready = threading.Event()
+    state: dict = {}
+
+    def loop_main() -> None:
+        async def main() -> None:
+            gate = asyncio.Event()
+            state["loop"], state["gate"] = asyncio.get_running_loop(), gate
+            tasks = [asyncio.create_task(handler(gate), name=f"job-{i:02d}") for i in range(50)]
+            await asyncio.sleep(0)
+            ready.set()
+            await asyncio.gather(*tasks)
+
+        asyncio.run(main())
+
+    lt = threading.Thread(target=loop_main, name="loop")
+    lt.start()
+    try:
+        assert ready.wait(10)
+        grouped = threads.format_text(1)
+        dump = threads.format_text(2)
+        p = threads.snapshot()
+    finally:
+        state["loop"].call_soon_threadsafe(state["gate"].set)
+        lt.join(10)
+    blocks = grouped.split("\n\n")
+    jobs = [b for b in blocks if "job-" in b]
+    assert len(jobs) == 1, grouped  # one group of 50, not 50 groups of 1
+    lines = jobs[0].splitlines()
+    assert "50 @" in lines, grouped
+    names = lines[lines.index("50 @") + 1]
+    assert names == "# tasks: " + ", ".join(f"job-{i:02d}" for i in range(10)) + ", ... (+40 more)"
+    assert "#\ttest_collect_threads.leaf_wait\t" in jobs[0]
+    assert 'task="' not in grouped
+    assert dump.count('task "job-') == 50  # debug=2 still lists every task
+    # the pprof form keeps one sample per task, so -tagfocus task=job-07 selects one
+    job_samples = [s for s in p.samples if s.labels.get("task", [""])[0].startswith("job-")]
+    assert len(job_samples) == 50 and all(s.values == [1] for s in job_samples)
