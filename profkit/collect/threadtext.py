@@ -3,7 +3,8 @@
 - ``grouped(entries)``: Go's ``?debug=1``: one block per distinct (stack, labels), with
   the number of threads and tasks on it, the most common first. Task labels (which are
   unique per task) do not split groups: a group lists the names of its tasks (and of
-  its threads) on a ``# tasks:`` / ``# threads:`` line, the first ``MAX_NAMES`` of them.
+  its threads) on a ``# tasks:`` / ``# threads:`` line, in natural order (``w-2`` before
+  ``w-10``), the first ``MAX_NAMES`` of them.
 - ``dump(entries)``: Go's ``?debug=2``: every thread and task with its full stack.
 
 Entries carry their frames already resolved to ``(function, "file:line")``, leaf first.
@@ -11,6 +12,7 @@ Entries carry their frames already resolved to ``(function, "file:line")``, leaf
 
 from __future__ import annotations
 
+import re
 from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 __all__ = ["MAX_NAMES", "TextEntry", "dump", "grouped"]
@@ -38,7 +40,12 @@ def summary(entries: Sequence[TextEntry]) -> str:
     return f"{threads} threads, {len(entries) - threads} asyncio tasks"
 
 
+def _natural(name: str) -> List[object]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def _names(kind: str, names: List[str]) -> str:
+    names = sorted(names, key=lambda n: [(isinstance(p, int), p) for p in _natural(n)])
     shown = ", ".join(names[:MAX_NAMES])
     more = len(names) - MAX_NAMES
     return f"# {kind}: {shown}" + (f", ... (+{more} more)" if more > 0 else "")
