@@ -53,6 +53,20 @@ async def _watch_disconnect(receive: Callable[[], Awaitable[Any]], gone: threadi
         return
 
 
+def _app_path(scope: Scope) -> str:
+    """Return the request path below ``root_path``.
+
+    ASGI servers (uvicorn >= 0.26, Starlette's routing) put the mount point in both
+    ``root_path`` and ``path``; it is stripped here so the prefix matches below it. A
+    ``path`` that does not start with ``root_path`` (older servers) is used as is.
+    """
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", "") or "").rstrip("/")
+    if root and path.startswith(root) and path[len(root):len(root) + 1] in ("", "/"):
+        return path[len(root):] or "/"
+    return path
+
+
 def _route_labels(scope: Scope) -> Dict[str, str]:
     """Return route/method labels; the route template once a router has set ``scope["route"]``."""
     route = scope.get("route")
@@ -103,7 +117,7 @@ class ASGIProfileMiddleware:
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
-        sub = self.endpoints.subpath(str(scope.get("path", "")))
+        sub = self.endpoints.subpath(_app_path(scope))
         if sub is None:
             if self.labels is None:
                 await self.app(scope, receive, send)

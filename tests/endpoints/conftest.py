@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence
 
 import pytest
 from endpoint_servers import ROOT, WsgiServer, free_port, wait_until_serving
@@ -23,12 +23,14 @@ def uvicorn_app() -> Iterator[Callable[..., str]]:
     """Start ``uvicorn MODULE:ATTR`` (from tests/endpoints/apps) in a subprocess; return its URL."""
     procs = []
 
-    def start(target: str, env: Optional[Dict[str, str]] = None, *, factory: bool = False) -> str:
+    def start(target: str, env: Optional[Dict[str, str]] = None, *, factory: bool = False,
+              args: Sequence[str] = ()) -> str:
         port = free_port()
         cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warning", "--app-dir", str(Path(__file__).parent / "apps")]
         if factory:
             cmd.append("--factory")
+        cmd.extend(args)
         full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env)
         procs.append(proc)

@@ -21,12 +21,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def fetch(url: str, *, headers: Optional[Dict[str, str]] = None, method: str = "GET",
-          timeout: float = 60) -> Tuple[int, Dict[str, str], bytes]:
-    """GET ``url``; return (status, headers, body) for any status, raising only on I/O errors."""
+          timeout: float = 60, follow: bool = True) -> Tuple[int, Dict[str, str], bytes]:
+    """GET ``url``; return (status, headers, body) for any status, raising only on I/O errors.
+
+    ``follow=False`` returns a redirect itself instead of following it.
+    """
     req = urllib.request.Request(url, headers=headers or {}, method=method)
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             return resp.status, dict(resp.headers.items()), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers.items()), e.read()

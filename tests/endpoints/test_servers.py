@@ -88,3 +88,20 @@ def test_uvicorn_token(uvicorn_app: Callable[..., str]) -> None:
     url = uvicorn_app("plain_asgi:application", {"PROFKIT_TOKEN": "abc"})
     assert fetch(url + "/debug/profile/cmdline")[0] == 401
     assert fetch(url + "/debug/profile/cmdline", headers={"Authorization": "Bearer abc"})[0] == 200
+
+
+def test_uvicorn_root_path(uvicorn_app: Callable[..., str]) -> None:
+    # A proxy maps /api/... to this server and strips /api; uvicorn puts --root-path back
+    # in front of every scope["path"]. The endpoints match below it; their links keep it.
+    url = uvicorn_app("plain_asgi:application", args=["--root-path", "/api"])
+    status, _, body = fetch(url + "/debug/profile/cmdline")
+    assert status == 200 and b"uvicorn" in body
+    status, headers, body = fetch(url + "/debug/profile/")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert b'href="/api/debug/profile/heap"' in body
+    status, headers, _ = fetch(url + "/debug/profile", follow=False)
+    assert (status, headers["location"]) == (301, "/api/debug/profile/")
+    assert fetch(url + "/debug/profile/nosuch")[0] == 404
+    assert fetch(url + "/debug/profile/goroutine")[0] == 200
+    assert fetch(url + "/sleep")[2] == b"hello from /api/sleep\n"  # the app, not us
+    assert fetch(url + "/debug/profiles")[2] == b"hello from /api/debug/profiles\n"
