@@ -1,10 +1,12 @@
-"""Build Go-style heap profiles from per-stack allocation counts.
+"""Build Go-style heap profiles from per-stack allocation totals.
 
 Input records are ``(frames, alloc_count, alloc_bytes, free_count, free_bytes)``
-where ``frames`` is a leaf-first sequence of ``FrameKey``. With ``sampled=True``
-the counts are raw Poisson samples at ``interval`` bytes and each stack is scaled
-like Go's ``scaleHeapSample``: by ``1 / (1 - exp(-avg / interval))`` where ``avg``
-is the stack's average sampled block size (computed separately for alloc and inuse).
+where ``frames`` is a leaf-first sequence of ``FrameKey`` and the numbers are
+already unsampled estimates (floats allowed; they are rounded here). A sampling
+backend gets them by weighting each sampled block of ``s`` bytes with
+``sample_weight(s, interval)`` = ``1 / (1 - exp(-s / interval))``: Go's
+``scaleHeapSample`` applied per (stack, block size) bucket, never to a stack's
+average block size (which undercounts a line that mixes small and large blocks).
 Each sample carries the numeric label ``bytes`` = average block size, as Go writes.
 """
 
@@ -25,31 +27,29 @@ HEAP_TYPES = [
 ]
 DOC_URL = "https://github.com/profkit/profkit/blob/main/docs/COLLECTORS-heap-locks.md"
 NO_FRAME = FrameKey("(no Python frame)")
-HeapRecord = Tuple[Sequence[FrameKey], int, int, int, int]
+HeapRecord = Tuple[Sequence[FrameKey], float, float, float, float]
 
 
-def scale_heap_sample(count: int, size: int, interval: int) -> Tuple[int, int]:
-    """Return Go's unsampled estimate ``(count, bytes)`` for ``count`` samples of ``size`` bytes."""
-    if count == 0 or size == 0:
-        return 0, 0
-    if interval <= 1:
-        return count, size
-    avg = size / count
-    scale = 1.0 / -math.expm1(-avg / interval)
-    return round(count * scale), round(size * scale)
+def sample_weight(size: int, interval: float) -> float:
+    """Return how many blocks one sampled block of ``size`` bytes stands for (``>= 1``)."""
+    if interval <= 1 or size <= 0:
+        return 1.0
+    return 1.0 / -math.expm1(-size / interval)
 
 
 def build_heap_profile(
     records: Iterable[HeapRecord],
     *,
     interval: int,
-    sampled: bool,
     allocs_view: bool,
     start_ns: int,
     end_ns: int,
     comment: str,
 ) -> Profile:
-    """Return a heap (``allocs_view=False``) or allocs profile; inputs are not modified."""
+    """Return a heap (``allocs_view=False``) or allocs profile; inputs are not modified.
+
+    ``interval`` is recorded as the profile's period; values are not rescaled here.
+    """
     b = ProfileBuilder(
         HEAP_TYPES,
         period_type=("space", "bytes"),
@@ -58,14 +58,12 @@ def build_heap_profile(
         doc_url=DOC_URL,
         comments=[comment],
     )
-    for frames, ac, ab, fc, fb in records:
-        ic, ib = ac - fc, ab - fb
-        if sampled:
-            ac, ab = scale_heap_sample(ac, ab, interval)
-            ic, ib = scale_heap_sample(ic, ib, interval)
+    for frames, fac, fab, ffc, ffb in records:
+        ac, ab = round(fac), round(fab)
+        ic, ib = max(round(fac - ffc), 0), max(round(fab - ffb), 0)
         if ac == 0 and ic == 0:
             continue
-        avg = ab // ac if ac else 0
+        avg = round(fab / fac) if fac else 0
         b.add(list(frames) or [NO_FRAME], [ac, ab, ic, ib], num_labels={"bytes": avg})
     return b.build(duration_nanos=max(end_ns - start_ns, 0), time_nanos=start_ns)
 

@@ -8,9 +8,13 @@
  * i.e. an allocation of s bytes is sampled with probability 1 - exp(-s/interval).
  *
  * For a sampled allocation the Python stack (code object, line) is captured,
- * interned in a stack table (alloc count/bytes per stack) and the pointer is kept
- * in a hash table so that its free is seen (free count/bytes per stack).
- * Scaling to unsampled estimates is done in Python (profkit.collect._heapbuild).
+ * interned in a stack table and the pointer is kept in a hash table so that its
+ * free is seen. The stack table holds unsampled estimates: a sampled block of s
+ * bytes stands for 1/p blocks and s/p bytes, p = 1 - exp(-s/interval) (its own
+ * sampling probability), both when allocated and when freed. This equals Go's
+ * scaleHeapSample applied to each (stack, size) bucket, so a line that allocates
+ * blocks of different sizes is not scaled by their average (which undercounts
+ * small blocks and biases bytes).
  *
  * Reentrancy: while the hook captures a stack (which may create frame objects on
  * 3.11+) or while Python reads the tables, `busy` is set and allocations pass
@@ -44,7 +48,7 @@ typedef struct {
     uint64_t hash;
     uint32_t offset; /* into frames */
     uint32_t depth;
-    uint64_t alloc_count, alloc_bytes, free_count, free_bytes;
+    double alloc_count, alloc_bytes, free_count, free_bytes; /* unsampled estimates */
 } stack_t_;
 
 typedef struct {
@@ -91,6 +95,13 @@ static int64_t next_countdown(void) {
     return (int64_t)v;
 }
 
+/* 1/p for a block of `size` bytes: how many blocks one sample of that size stands for. */
+static double sample_weight(size_t size) {
+    if (interval <= 1.0 || size == 0) return 1.0;
+    double p = -expm1(-(double)size / interval);
+    return p > 0.0 ? 1.0 / p : 1.0;
+}
+
 static inline size_t ptr_hash(uintptr_t p) {
     uint64_t h = (uint64_t)p;
     h ^= h >> 33;
@@ -134,8 +145,9 @@ static void live_remove(void *ptr) {
     while (live[j].ptr) {
         if (live[j].ptr == (uintptr_t)ptr) {
             stack_t_ *s = &stacks[live[j].stack];
-            s->free_count += 1;
-            s->free_bytes += live[j].size;
+            double w = sample_weight(live[j].size);
+            s->free_count += w;
+            s->free_bytes += w * (double)live[j].size;
             /* backward-shift deletion keeps probe chains intact */
             size_t i = j;
             for (;;) {
@@ -287,8 +299,9 @@ static void sample(void *ptr, size_t size) {
     PyErr_Restore(et, ev, etb);
     int64_t id = intern_stack(fr, depth);
     if (id >= 0) {
-        stacks[id].alloc_count += 1;
-        stacks[id].alloc_bytes += size;
+        double w = sample_weight(size);
+        stacks[id].alloc_count += w;
+        stacks[id].alloc_bytes += w * (double)size;
         live_add(ptr, (uint32_t)id, size);
         n_sampled++;
     }
@@ -446,7 +459,8 @@ static PyObject *hh_is_running(PyObject *self, PyObject *unused) {
     return PyBool_FromLong(sampling);
 }
 
-/* records() -> list of (((code, line, module or None), ...), alloc_count, alloc_bytes, free_count, free_bytes) */
+/* records() -> list of (((code, line, module or None), ...), alloc_count, alloc_bytes,
+ * free_count, free_bytes), the counts being unsampled estimates (floats) */
 static PyObject *hh_records(PyObject *self, PyObject *unused) {
     int was_busy = busy;
     busy = 1; /* our own allocations below are not sampled and cannot change the tables */
@@ -464,10 +478,8 @@ static PyObject *hh_records(PyObject *self, PyObject *unused) {
             if (!pair) { Py_DECREF(st); goto error; }
             PyTuple_SET_ITEM(st, d, pair);
         }
-        PyObject *rec = Py_BuildValue("(NKKKK)", st, (unsigned long long)s.alloc_count,
-                                      (unsigned long long)s.alloc_bytes,
-                                      (unsigned long long)s.free_count,
-                                      (unsigned long long)s.free_bytes);
+        PyObject *rec = Py_BuildValue("(Ndddd)", st, s.alloc_count, s.alloc_bytes,
+                                      s.free_count, s.free_bytes);
         if (!rec || PyList_Append(out, rec) < 0) { Py_XDECREF(rec); goto error; }
         Py_DECREF(rec);
     }
@@ -498,7 +510,7 @@ static PyMethodDef methods[] = {
     {"start", hh_start, METH_VARARGS, "start(interval_bytes, seed=0): install and sample."},
     {"stop", hh_stop, METH_NOARGS, "stop(): stop sampling and unhook if possible."},
     {"is_running", hh_is_running, METH_NOARGS, "is_running() -> bool"},
-    {"records", hh_records, METH_NOARGS, "records() -> list of per-stack raw counts."},
+    {"records", hh_records, METH_NOARGS, "records() -> list of per-stack unsampled estimates."},
     {"stats", hh_stats, METH_NOARGS, "stats() -> dict of internal counters."},
     {"reset", hh_reset, METH_NOARGS, "reset(): drop recorded data (when stopped)."},
     {NULL, NULL, 0, NULL},

@@ -163,7 +163,7 @@ def _snapshot(*, allocs_view: bool) -> Profile:
     how = ("exact (tracemalloc backend)" if s.backend == "tracemalloc"
            else f"sampled every {s.interval} bytes on average, values scaled up")
     return build_heap_profile(
-        records, interval=s.interval, sampled=s.backend == "native", allocs_view=allocs_view,
+        records, interval=s.interval, allocs_view=allocs_view,
         start_ns=s.start_ns, end_ns=end, comment=f"profkit heap profile, {how}",
     )
 
@@ -178,7 +178,7 @@ def _records(s: _Session) -> List[HeapRecord]:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # no finalizer may run while the C tables are read
     try:
-        raw: List[Tuple[Any, int, int, int, int]] = _native.records()
+        raw: List[Tuple[Any, float, float, float, float]] = _native.records()
     finally:
         if gc_was_enabled:
             gc.enable()

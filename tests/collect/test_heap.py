@@ -59,6 +59,34 @@ def test_live_memory_within_15_percent_and_freed_memory_leaves_inuse(backend: st
     assert all(ln == line for name, ln in leafs if "keep_alive_50mb" in name)
 
 
+def mixed_sizes(n: int) -> List[object]:
+    return [bytearray(256 << 10) if i % 5000 == 0 else str(i) * 2 for i in range(n)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_line_mixing_small_and_large_blocks_is_scaled_per_block_size(backend: str) -> None:
+    """~60-byte strings and a few 256 KiB buffers from one line: counts and bytes stay
+    unbiased (scaling by the line's average block size undercounts objects ~300x)."""
+    n = 300_000 if backend == "native" else 20_000  # tracemalloc is exact (and slow)
+    heap.start(64 << 10, backend=backend, seed=4242)
+    try:
+        kept = mixed_sizes(n)
+        p = heap.snapshot()
+    finally:
+        heap.stop()
+    line = mixed_sizes.__code__.co_firstlineno + 1
+    leaf = [s for s in p.samples if s.locations[0].lines[0].line == line
+            and "mixed_sizes" in s.locations[0].lines[0].function.name]
+    large = sum(isinstance(x, bytearray) for x in kept)
+    true_objects = len(kept) + large + 2  # bytearray: object + buffer; list: object + items
+    true_bytes = sum(sys.getsizeof(x) for x in kept) + sys.getsizeof(kept)
+    objects = sum(s.values[p.sample_index("inuse_objects")] for s in leaf)
+    space = sum(s.values[p.sample_index("inuse_space")] for s in leaf)
+    assert objects == pytest.approx(true_objects, rel=0.2)
+    assert space == pytest.approx(true_bytes, rel=0.15)
+    del kept
+
+
 @pytest.mark.skipif("native" not in BACKENDS, reason="C extension not built")
 def test_native_estimates_are_unbiased_across_seeds() -> None:
     estimates = []
