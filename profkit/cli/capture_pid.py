@@ -8,6 +8,9 @@ period ``1e9 / rate``, ``duration_nanos`` = the sampled window, and ``thread_nam
 ``thread_id`` labels. Before running py-spy it checks that the PID exists and looks
 like Python, and it turns py-spy's failures into one line that says what is missing
 (for ptrace: root or ``CAP_SYS_PTRACE``, same user, ``kernel.yama.ptrace_scope``).
+``--seconds`` must be whole (py-spy's ``--duration`` is); the profile's duration and
+comment give the time actually sampled, shorter (with a warning) if the target exits.
+``--type threads`` is a thread dump instead (``capture_pid_threads``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import time
 from typing import List, Optional
 
 from profkit.errors import CommandError, InputError
+from profkit.importers._common import python_frame_name
 from profkit.model import Profile, ValueType
+from profkit.model.builder import qualified_name
 
 _THREAD_LABEL = re.compile(r"^(?P<name>.*) \((?P<id>\d+)\)$")
 _YAMA = "/proc/sys/kernel/yama/ptrace_scope"
@@ -61,6 +66,30 @@ def check_target(pid: int) -> None:
         looks_python = "python" in os.path.basename(exe).lower() or "libpython" in maps
         if not looks_python:
             raise InputError(f"PID {pid} is not a Python process ({exe})")
+
+
+def check_seconds(seconds: float) -> None:
+    """Check ``--seconds`` for py-spy, which samples whole seconds.
+
+    Raises:
+        InputError: not a whole number of seconds of at least 1.
+    """
+    if not (seconds >= 1 and float(seconds).is_integer()):
+        raise InputError(
+            f"--seconds must be a whole number of seconds (1 or more) with --pid "
+            f"(py-spy samples whole seconds), got {seconds:g}"
+        )
+
+
+def frame_name(name: str, filename: str) -> str:
+    """Return the module-qualified name of a py-spy frame, as the importers name them.
+
+    Code of ``python -c`` (file ``<string>``) belongs to ``__main__``, as our own
+    collector names it.
+    """
+    if filename == "<string>":
+        return qualified_name("__main__", name)
+    return python_frame_name(name, filename)
 
 
 def _readlink(path: str) -> str:
@@ -133,7 +162,7 @@ def pyspy_command(
         "--pid",
         str(pid),
         "--duration",
-        str(max(1, int(round(seconds)))),
+        str(int(seconds)),
         "--rate",
         str(rate_hz),
         "--format",
@@ -167,8 +196,7 @@ def capture(
     """
     if mode not in ("cpu", "wall"):
         raise InputError(f"unknown mode {mode!r} (use cpu or wall)")
-    if not seconds > 0:
-        raise InputError(f"--seconds must be positive, got {seconds:g}")
+    check_seconds(seconds)
     if not 1 <= rate_hz <= 10000:
         raise InputError(f"--rate must be between 1 and 10000 Hz, got {rate_hz}")
     check_target(pid)
@@ -179,16 +207,26 @@ def capture(
         cmd = pyspy_command(
             exe, pid, seconds, out, mode=mode, rate_hz=rate_hz, nonblocking=nonblocking
         )
+        started = time.monotonic()
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
         except subprocess.TimeoutExpired:
             raise CommandError(f"py-spy did not finish within {seconds + 60:g} s") from None
+        took = time.monotonic() - started
         if proc.returncode != 0 or not os.path.exists(out):
             raise CommandError(_explain_failure(pid, proc.stderr + proc.stdout, proc.returncode))
         from profkit.importers import speedscope
 
         imported = speedscope.load(out)
-    shaped = shape(imported, mode=mode, rate_hz=rate_hz, pid=pid, seconds=seconds)
+    exited = "process exited" in (proc.stdout + proc.stderr).lower()
+    sampled = took if exited else min(took, seconds)  # the rest is py-spy's start and exit
+    if exited:
+        print(
+            f"profkit: warning: PID {pid} exited after {sampled:.1f} s of the {seconds:g} s "
+            "asked; the profile covers that time only",
+            file=sys.stderr,
+        )
+    shaped = shape(imported, mode=mode, rate_hz=rate_hz, pid=pid, seconds=sampled)
     for m in shaped.mappings:
         m.filename = target_exe
     return shaped
@@ -197,15 +235,19 @@ def capture(
 def shape(p: Profile, *, mode: str, rate_hz: int, pid: int, seconds: float) -> Profile:
     """Give an imported py-spy profile our collector's types, period, duration and labels.
 
-    Modifies and returns ``p`` (a profile freshly imported by the caller).
+    ``seconds`` is the time actually sampled (``duration_nanos`` and the comment say
+    it). Code run with ``python -c`` is named ``__main__.<module>`` (py-spy's file name
+    ``<string>`` would make it ``string.<module>``). Modifies and returns ``p``.
     """
     period = int(round(1e9 / rate_hz))
     p.sample_types = [ValueType("samples", "count"), ValueType(mode, "nanoseconds")]
     p.period_type = ValueType(mode, "nanoseconds")
     p.period = period
     p.default_sample_type = mode
-    if not p.duration_nanos:
-        p.duration_nanos = int(seconds * 1e9)
+    p.duration_nanos = int(seconds * 1e9)
+    for f in p.functions:
+        if f.filename == "<string>":
+            f.name = f.system_name = frame_name(f.name.removeprefix("string."), f.filename)
     for s in p.samples:
         if len(s.values) == 1:  # unit-less weights: counts
             s.values = [s.values[0], s.values[0] * period]
@@ -218,24 +260,28 @@ def shape(p: Profile, *, mode: str, rate_hz: int, pid: int, seconds: float) -> P
                 s.labels["thread_id"] = [tid]
     what = "all threads, idle included (--idle)" if mode == "wall" else "threads on CPU"
     p.comments = [
-        f"profkit capture: py-spy sampled PID {pid} for {seconds:g} s at {rate_hz} Hz; "
+        f"profkit capture: py-spy sampled PID {pid} for {seconds:.2f} s at {rate_hz} Hz; "
         f"{mode} profile of {what}"
     ]
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """Capture from ``args.pid``, write ``args.output`` atomically, print the top functions."""
+    """Capture from ``args.pid``, write ``args.output`` atomically, print a summary.
+
+    ``--type threads`` takes one thread dump (``capture_pid_threads``) and prints it
+    grouped (``--text 1``, the default) or every thread (``--text 2``).
+    """
     from profkit.model.codec import serialize, write_atomic
 
+    if args.kind == "threads":
+        return _run_threads(args)
     mode = "wall" if args.wall or args.kind == "wall" else "cpu"
     if args.kind not in (None, "cpu", "wall"):
-        raise InputError(f"--pid captures cpu or wall profiles, not {args.kind}")
+        raise InputError(f"--pid captures cpu, wall or threads profiles, not {args.kind}")
     seconds = 10.0 if args.seconds is None else args.seconds
-    output = args.output or f"{mode}-{args.pid}-{time.strftime('%Y%m%d-%H%M%S')}.pb.gz"
-    directory = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(directory):
-        raise InputError(f"{output}: directory {directory} does not exist")
+    check_seconds(seconds)
+    output = _output(args, mode)
     if sys.stderr.isatty() and not args.no_progress:
         print(f"capturing {mode} from PID {args.pid} for {seconds:g} s (py-spy)", file=sys.stderr)
     profile = capture(args.pid, seconds, mode=mode, rate_hz=args.rate, nonblocking=args.nonblocking)
@@ -245,4 +291,31 @@ def run(args: argparse.Namespace) -> int:
         from profkit.cli.capture_summary import print_top
 
         print_top(profile, args.top)
+    return 0
+
+
+def _output(args: argparse.Namespace, kind: str) -> str:
+    output: str = args.output or f"{kind}-{args.pid}-{time.strftime('%Y%m%d-%H%M%S')}.pb.gz"
+    directory = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(directory):
+        raise InputError(f"{output}: directory {directory} does not exist")
+    if os.path.isdir(output):
+        raise InputError(f"{output}: is a directory; give a file name")
+    return output
+
+
+def _run_threads(args: argparse.Namespace) -> int:
+    from profkit.cli import capture_pid_threads as ct
+    from profkit.model.codec import serialize, write_atomic
+
+    if args.wall or args.seconds is not None:
+        raise InputError("--type threads is one snapshot: drop --wall and --seconds")
+    output = _output(args, "threads")
+    found = ct.entries(ct.pyspy_dump(args.pid, nonblocking=args.nonblocking))
+    exe = _readlink(f"/proc/{args.pid}/exe") or f"python (PID {args.pid})"
+    write_atomic(output, serialize(ct.profile(found, args.pid, exe)))
+    print(f"wrote {output} ({len(found)} threads)")
+    debug = getattr(args, "text", None) or 1
+    if args.top > 0 or getattr(args, "text", None):
+        print(ct.text(found, debug, args.pid))
     return 0

@@ -5,6 +5,7 @@ a local Python process with py-spy (``capture_pid``). Examples::
 
     profkit capture --pid 4242 --seconds 10 -o cpu.pb.gz
     profkit capture --pid 4242 --wall --seconds 5 -o wall.pb.gz
+    profkit capture --pid 4242 --type threads --text 2 -o threads.pb.gz
 
     profkit capture http://127.0.0.1:8000 --seconds 10 -o cpu.pb.gz
     profkit capture http://127.0.0.1:8000 --type heap -o heap.pb.gz
@@ -50,6 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=10, metavar="N",
                    help="print the top N functions after capture (0: none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--text", type=int, choices=(1, 2), default=None,
+                   help="with --pid --type threads: print threads grouped (1) or all (2)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -183,3 +183,113 @@ def test_ptrace_refusal_names_the_missing_permission(tmp_path: Path) -> None:
     assert "ptrace not permitted" in res.stderr and "CAP_SYS_PTRACE" in res.stderr
     assert "uid 65534" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+WAITERS = """
+import threading, time
+
+gate = threading.Event()
+
+def wait_for_work():
+    gate.wait()
+
+for name in ("ingest-worker", "flush-worker"):
+    threading.Thread(target=wait_for_work, name=name, daemon=True).start()
+print("ready", flush=True)
+gate.wait()
+"""
+
+
+@pytest.fixture
+def waiters(tmp_path: Path) -> Iterator[int]:
+    _pyspy()
+    script = tmp_path / "waiters.py"
+    script.write_text(WAITERS)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_threads_capture_from_pid(waiters: int, tmp_path: Path, go_pprof) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "threads.pb.gz"
+    proc = _capture("--pid", str(waiters), "--type", "threads", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    p = load(out)
+    check_valid(p)
+    assert [(t.type, t.unit) for t in p.sample_types] == [("thread", "count")]
+    by_name = {s.labels["thread_name"][0]: s for s in p.samples}
+    assert {"MainThread", "ingest-worker", "flush-worker"} <= set(by_name)
+    for name in ("ingest-worker", "flush-worker"):
+        s = by_name[name]
+        assert s.values == [1] and s.labels["thread_id"][0].isdigit()
+        names = [loc.lines[0].function.name for loc in s.locations]
+        assert "waiters.wait_for_work" in names and "threading.Event.wait" in names
+    # the grouped text: both waiting workers on one stack, named
+    assert "2 @\n# threads: flush-worker, ingest-worker\n" in proc.stdout
+    assert "#\twaiters.wait_for_work\t" in proc.stdout
+    top = go_pprof("-top", str(out)).stdout
+    assert "Type: thread" in top and "waiters.wait_for_work" in top
+    dump = _capture("--pid", str(waiters), "--type", "threads", "--text", "2", "-o", str(out))
+    assert dump.returncode == 0, dump.stderr
+    assert '"ingest-worker":\n' in dump.stdout and "waiters.wait_for_work()\n" in dump.stdout
+
+
+def test_threads_capture_errors_are_one_line(tmp_path: Path) -> None:
+    out = str(tmp_path / "x.pb.gz")
+    proc = _capture("--pid", "999999999", "--type", "threads", "-o", out)
+    assert proc.returncode == 1 and proc.stderr.strip() == "profkit: no process with PID 999999999"
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        proc = _capture("--pid", str(sleeper.pid), "--type", "threads", "-o", out)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert proc.returncode == 1 and f"PID {sleeper.pid} is not a Python process" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.pb.gz").exists()
+
+
+@pytest.mark.parametrize("seconds", ["0.3", "2.5", "0"])
+def test_pid_seconds_must_be_whole(seconds: str, tmp_path: Path) -> None:
+    proc = _capture("--pid", str(os.getpid()), "--seconds", seconds, "-o", str(tmp_path / "x"))
+    assert proc.returncode == 1
+    assert "--seconds must be a whole number of seconds" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+SHORT_LIVED = """
+import time
+def spin_here():
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        pass
+print("ready", flush=True)
+spin_here()
+"""
+
+
+@pytest.mark.slow
+def test_target_exiting_partway_is_reported_and_c_code_is_main(tmp_path: Path) -> None:
+    _pyspy()
+    proc = subprocess.Popen([sys.executable, "-c", SHORT_LIVED], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        out = tmp_path / "cpu.pb.gz"
+        res = _capture("--pid", str(proc.pid), "--seconds", "30", "-o", str(out), "--top", "0")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert res.returncode == 0, res.stderr
+    warning = [ln for ln in res.stderr.splitlines() if "exited after" in ln]
+    assert len(warning) == 1 and "the profile covers that time only" in warning[0]
+    p = load(out)
+    assert 0 < p.duration_nanos < 20e9  # the time sampled (about 3 s), not the 30 s asked
+    assert f"for {p.duration_nanos / 1e9:.2f} s" in p.comments[0]
+    names = {loc.lines[0].function.name for s in p.samples for loc in s.locations}
+    assert "__main__.spin_here" in names and "__main__.<module>" in names, names
+    assert not any(n.startswith("string.") for n in names)
