@@ -14,8 +14,8 @@ import os
 from typing import Callable, List, NamedTuple, Optional
 
 from profkit.importers import collapsed, memray, pprof, pstats, speedscope
-from profkit.importers._common import read_head
-from profkit.model.codec import PathLike
+from profkit.importers._common import read_head, read_payload
+from profkit.model.codec import PathLike, read_bytes
 from profkit.model.errors import ProfileFormatError
 from profkit.model.profile import Profile
 
@@ -46,7 +46,9 @@ def detect(path: PathLike) -> Format:
     """Return the Format of the file at ``path``, by content (never by extension).
 
     Raises ProfileFormatError: "cannot tell the format of X: expected ..." when no
-    importer recognises it (formats are tried in list order), or a one-line error if the file is missing or empty.
+    importer recognises it (formats are tried in list order), or a one-line error if
+    the file is missing or empty, or is gzip'd and its stream is broken or inflates
+    past the input cap (the same message as the pprof codec's, checked only then).
     """
     name = os.fspath(path)
     head = read_head(path)
@@ -55,6 +57,8 @@ def detect(path: PathLike) -> Format:
     for fmt in FORMATS:
         if fmt.sniff(head, name):
             return fmt
+    if read_bytes(path, limit=2, head=True) == b"\x1f\x8b":
+        read_payload(path)  # a gzip bomb or broken stream: say so, as the pprof codec does
     descriptions = [f.description for f in FORMATS]
     expected = ", ".join(descriptions[:-1]) + " or " + descriptions[-1]
     raise ProfileFormatError(f"cannot tell the format of {name}: expected {expected}")

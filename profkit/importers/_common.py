@@ -18,9 +18,11 @@ import zlib
 from typing import Dict, Optional
 
 from profkit.model.builder import FrameKey, qualified_name
-from profkit.model.codec import PathLike, inflate, read_bytes
+from profkit.model.codec import Buffer, PathLike, inflate, read_bytes
 from profkit.model.errors import ProfileFormatError
-from profkit.model.profile import Profile
+
+# re-exported for the importers: (summed) sample values must fit profile.proto's int64
+from profkit.model.validate import check_int64 as check_int64
 
 #: The frame given to a sample with an empty stack: ``go tool pprof`` drops samples
 #: without locations, which would change the totals.
@@ -46,7 +48,7 @@ def read_head(path: PathLike) -> bytes:
     return raw[:HEAD_BYTES]
 
 
-def read_payload(path: PathLike) -> bytes:
+def read_payload(path: PathLike) -> Buffer:
     """Return the whole file, gunzipped if needed (size-capped like pprof input)."""
     data = read_bytes(path)
     try:
@@ -137,23 +139,11 @@ def _package_path(filename: str) -> str:
     return "/".join(parts)
 
 
-_INT64 = (-(1 << 63), (1 << 63) - 1)
-
-
 def finite(value: float, what: str) -> float:
     """Return ``value`` if it is a finite number, else raise a one-line ProfileFormatError."""
     if not math.isfinite(value):
         raise ProfileFormatError(f"{what}: {value} is not a finite number")
     return value
-
-
-def check_int64(profile: Profile, name: str) -> None:
-    """Raise ProfileFormatError if a (summed) sample value does not fit profile.proto's int64."""
-    lo, hi = _INT64
-    for sample in profile.samples:
-        for v in sample.values:
-            if not lo <= v <= hi:
-                raise ProfileFormatError(f"{name}: sample value {v} does not fit in 64 bits")
 
 
 def thread_labels(thread_id: str, thread_name: str) -> Dict[str, str]:

@@ -4,7 +4,7 @@ from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import load, parse, save, serialize
 from profkit.model.errors import IncompatibleProfilesError, ProfileFormatError, ProfkitError
 from profkit.model.profile import Function, Line, Location, Mapping, Profile, Sample, ValueType
-from profkit.model.validate import check_valid
+from profkit.model.validate import check_int64, check_valid
 
 __all__ = [
     "FrameKey",
@@ -19,6 +19,7 @@ __all__ = [
     "ProfkitError",
     "Sample",
     "ValueType",
+    "check_int64",
     "check_valid",
     "load",
     "parse",

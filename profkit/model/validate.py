@@ -1,4 +1,8 @@
-"""``check_valid``: pprof's ``CheckValid`` rules, each failure one ProfileFormatError line."""
+"""``check_valid``: pprof's ``CheckValid`` rules, each failure one ProfileFormatError line.
+
+``check_int64``: profile.proto's values and numeric labels are int64; profkit's are
+Python ints (sums never wrap), so whatever is encoded or reported is checked here.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,11 @@ from typing import Set
 
 from profkit.model.errors import ProfileFormatError
 from profkit.model.profile import Profile
+
+__all__ = ["INT64_MAX", "INT64_MIN", "check_int64", "check_valid"]
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
 
 
 def check_valid(p: Profile, *, references_checked: bool = False) -> None:
@@ -54,3 +63,27 @@ def _unique_ids(kind: str, ids: object) -> Set[int]:
             raise ProfileFormatError(f"multiple {kind}s with same id: {i}")
         seen.add(i)
     return seen
+
+
+def check_int64(p: Profile, what: str = "profile") -> None:
+    """Raise ProfileFormatError unless every sample value and numeric label fits int64.
+
+    The message names ``what`` (e.g. a file, or "merged profile") and the value:
+    ``WHAT: sample value V (T) does not fit in 64 bits (int64 overflow; ...)``.
+    """
+    lo, hi = INT64_MIN, INT64_MAX
+    for s in p.samples:
+        if min(s.values, default=0) < lo or max(s.values, default=0) > hi:
+            i, v = next((i, v) for i, v in enumerate(s.values) if not lo <= v <= hi)
+            kind = p.sample_types[i] if i < len(p.sample_types) else "?"
+            raise ProfileFormatError(
+                f"{what}: sample value {v} ({kind}) does not fit in 64 bits "
+                "(int64 overflow; profile.proto cannot hold it)"
+            )
+        for key, nums in s.num_labels.items():
+            for v in nums:
+                if not lo <= v <= hi:
+                    raise ProfileFormatError(
+                        f"{what}: numeric label {key}={v} does not fit in 64 bits "
+                        "(int64 overflow; profile.proto cannot hold it)"
+                    )
