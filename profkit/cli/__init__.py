@@ -29,6 +29,16 @@ def _command_modules() -> List[ModuleType]:
     return mods
 
 
+def _version() -> str:
+    """Return the installed distribution's version ("unknown" when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("profkit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
@@ -36,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="pprof for Python: collect, convert, analyse and compare profiles.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"profkit {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for mod in _command_modules():

@@ -27,11 +27,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Diff, optionally save, and print the top table."""
     from profkit.analysis import diff
+    from profkit.errors import IncompatibleProfilesError
     from profkit.load import load_any
+    from profkit.model.validate import check_int64
     from profkit.views.top import top
 
     options = options_from_args(args)
-    result = diff(load_any(args.base), load_any(args.new), normalize=args.normalize)
+    base, new = load_any(args.base), load_any(args.new)
+    try:
+        result = diff(base, new, normalize=args.normalize)
+    except IncompatibleProfilesError as e:
+        raise IncompatibleProfilesError(f"{args.new}: {e} (against base {args.base})") from None
+    check_int64(result, "difference")
     table = top(result, options)  # validates the options before anything is written
     if args.output:
         from profkit.model.codec import serialize, write_atomic

@@ -1,6 +1,8 @@
 """``profkit top FILE [FILE...]``: pprof's ``-top`` report; several files are merged.
 
-``--diff-base B`` / ``--base B`` compare against B as pprof's flags do.
+``--diff-base B`` / ``--base B`` compare against B as pprof's flags do. Errors
+name the file at fault; merged or subtracted values that overflow int64 are an
+error (go's pprof wraps them around and prints nonsense).
 """
 
 from __future__ import annotations
@@ -34,15 +36,25 @@ def run(args: argparse.Namespace) -> int:
 
         table = load_table(args.files[0], with_labels=with_labels)
     else:
-        from profkit.analysis import diff, merge, subtract
+        from profkit.analysis import diff, subtract
         from profkit.analysis.stacks import from_profile
+        from profkit.cli.cmd_merge import load_and_merge
+        from profkit.errors import IncompatibleProfilesError
         from profkit.load import load_any
+        from profkit.model.validate import check_int64
 
-        profile = merge([load_any(f) for f in args.files])
-        if args.diff_base:
-            profile = diff(load_any(args.diff_base), profile, normalize=args.normalize)
-        elif args.base:
-            profile = subtract(profile, load_any(args.base), normalize=args.normalize)
+        profile = load_and_merge(args.files)
+        base_path = args.diff_base or args.base
+        if base_path:
+            base = load_any(base_path)
+            try:
+                if args.diff_base:
+                    profile = diff(base, profile, normalize=args.normalize)
+                else:
+                    profile = subtract(profile, base, normalize=args.normalize)
+            except IncompatibleProfilesError as e:
+                raise IncompatibleProfilesError(f"{base_path}: {e} (the base)") from None
+            check_int64(profile, "difference")
         table = from_profile(profile, with_labels=with_labels)
     from profkit.model.errors import ProfileFormatError
     from profkit.views.top import top_from_table

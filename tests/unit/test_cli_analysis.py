@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -28,9 +29,35 @@ def files(tmp_path: Path) -> dict:
     rnd = tmp_path / "random.bin"
     rnd.write_bytes(os.urandom(4096))
     bomb = tmp_path / "bomb.pb.gz"
+    bomb.write_bytes(profile_bomb(24 << 20))
+    zeros = tmp_path / "zeros.pb.gz"
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    bomb.write_bytes(z.compress(b"\0" * (64 << 20)) + z.flush())
-    return {"a": a, "b": b, "truncated": truncated, "random": rnd, "bomb": bomb, "dir": tmp_path}
+    zeros.write_bytes(z.compress(b"\0" * (24 << 20)) + z.flush())
+    return {"a": a, "b": b, "truncated": truncated, "random": rnd, "bomb": bomb, "zeros": zeros,
+            "dir": tmp_path}
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    return bytes(out + bytes([n]))
+
+
+#: sample_type {type: 1, unit: 2}; string_table "", "samples", "count": a profile's start
+PROFILE_START = bytes([0x0A, 0x04, 0x08, 0x01, 0x10, 0x02]) + b"\x32\x00\x32\x07samples\x32\x05count"
+
+
+def profile_bomb(size: int) -> bytes:
+    """Return ~``size / 1000`` gzip'd bytes that start as a profile (sniffed as pprof) and
+    inflate to ``size`` bytes: one more string-table entry of ``size`` bytes. Below the
+    cap it is a valid profile with no samples, so only the cap can reject it."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = [z.compress(PROFILE_START + b"\x32" + _varint(size))]
+    block = b"a" * (1 << 20)
+    out += [z.compress(block) for _ in range(size >> 20)]
+    return b"".join(out) + z.flush()
 
 
 def test_top_text_and_json(files: dict, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,29 +83,45 @@ def test_merge_and_diff_write_files(files: dict, capsys: pytest.CaptureFixture[s
     assert len(labelled) == 2 and all(s.values[0] < 0 for s in labelled)
 
 
-@pytest.mark.parametrize("kind", ["truncated", "random", "bomb", "missing"])
-@pytest.mark.parametrize("command", ["top", "merge", "diff"])
+@pytest.mark.parametrize("kind", ["truncated", "random", "bomb", "zeros", "missing"])
+@pytest.mark.parametrize("command", ["top", "merge", "diff", "info", "convert"])
 def test_bad_input_is_one_line_exit_1_and_no_output(
     files: dict, kind: str, command: str, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PROFKIT_MAX_PROFILE_BYTES", str(16 << 20))
-    import profkit.model.codec as codec
-
-    monkeypatch.setattr(codec, "DEFAULT_MAX_BYTES", 16 << 20)
     bad = files["dir"] / "missing.pb.gz" if kind == "missing" else files[kind]
     out = files["dir"] / "out.pb.gz"
     argv = {
         "top": ["top", str(bad)],
         "merge": ["merge", str(files["a"]), str(bad), "-o", str(out)],
         "diff": ["diff", str(files["a"]), str(bad), "-o", str(out)],
+        "info": ["info", str(bad)],
+        "convert": ["convert", str(bad), "-o", str(out)],
     }[command]
+    started = time.monotonic()
     assert main(argv) == 1
-    err = capsys.readouterr().err
+    elapsed = time.monotonic() - started
+    captured = capsys.readouterr()
+    err = captured.err
     assert err.count("\n") == 1 and err.startswith("profkit: ") and "Traceback" not in err
-    assert str(bad.name) in err
+    assert f"{bad}: " in err and err.count(str(bad)) == 1
+    assert captured.out == ""
     assert not out.exists()
     assert [p.name for p in files["dir"].iterdir() if p.name.startswith(".profkit-")] == []
+    if kind in ("bomb", "zeros"):  # every command says the same about a bomb
+        assert err == (
+            f"profkit: {bad}: profile is too large: inflates past {16 << 20} bytes (gzip bomb?); "
+            "raise PROFKIT_MAX_PROFILE_BYTES if it is genuine\n"
+        )
+        assert elapsed < 20  # inflating stops at the cap (16 MiB here)
+
+
+def test_bomb_below_the_cap_is_a_profile(files: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bomb of the test above is rejected by the cap alone, not by its content."""
+    monkeypatch.setenv("PROFKIT_MAX_PROFILE_BYTES", str(32 << 20))
+    assert main(["info", str(files["bomb"])]) == 0
+    assert main(["top", str(files["bomb"])]) == 0
 
 
 def test_bad_options(files: dict, capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,3 +179,79 @@ def test_sample_with_unknown_location_is_rejected(
     path.write_bytes(msg.SerializeToString())
     assert main(["top", str(path)]) == 1
     assert "string_table[0] must be ''" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["convert", "merge", "diff"])
+def test_output_that_is_a_directory_is_one_line(
+    files: dict, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = files["dir"] / "outdir"
+    target.mkdir()
+    a = str(files["a"])
+    argv = {
+        "convert": ["convert", a, "-o", str(target), "--to", "pprof"],
+        "merge": ["merge", a, a, "-o", str(target)],
+        "diff": ["diff", a, str(files["b"]), "-o", str(target)],
+    }[command]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"profkit: {target}: cannot write (it is a directory: give a file name)\n"
+    assert list(target.iterdir()) == []
+    assert [p.name for p in files["dir"].iterdir() if p.name.startswith(".profkit-")] == []
+
+
+def _huge(tmp_path: Path) -> Path:
+    from profkit.model import FrameKey, ProfileBuilder
+
+    b = ProfileBuilder([("samples", "count"), ("cpu", "nanoseconds")], period_type=("cpu", "nanoseconds"))
+    b.add([FrameKey("m.f")], [1, (1 << 63) - 1])
+    b.add([FrameKey("m.g")], [1, 5])
+    path = tmp_path / "huge.pb.gz"
+    save(b.build(), path)
+    return path
+
+
+def test_merge_that_overflows_int64_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = str(_huge(tmp_path))
+    out = tmp_path / "m.pb.gz"
+    expected = (
+        f"profkit: merged profile: sample value {(1 << 64) - 2} (cpu/nanoseconds) does not fit "
+        "in 64 bits (int64 overflow; profile.proto cannot hold it)\n"
+    )
+    assert main(["merge", huge, huge, "-o", str(out)]) == 1
+    assert capsys.readouterr().err == expected and not out.exists()
+    assert main(["top", huge, huge]) == 1  # not a made-up total (go's pprof wraps to -2ns)
+    captured = capsys.readouterr()
+    assert captured.err == expected and captured.out == ""
+    assert main(["top", huge]) == 0  # one file: each value fits
+
+
+def test_incompatible_inputs_name_the_file_at_fault(
+    files: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from profkit.model import ProfileBuilder
+
+    heap = files["dir"] / "heap.pb.gz"
+    save(ProfileBuilder([("inuse_space", "bytes")], period_type=("space", "bytes")).build(), heap)
+    a, b = str(files["a"]), str(files["b"])
+    assert main(["merge", a, b, str(heap), "-o", str(files["dir"] / "x.pb.gz")]) == 1
+    assert capsys.readouterr().err == (
+        f"profkit: {heap}: incompatible period types cpu/nanoseconds and space/bytes "
+        f"(merging with {a})\n"
+    )
+    assert main(["top", a, str(heap)]) == 1
+    assert capsys.readouterr().err.startswith(f"profkit: {heap}: incompatible period types")
+    assert main(["top", a, "--base", str(heap)]) == 1
+    assert capsys.readouterr().err.startswith(f"profkit: {heap}: incompatible period types")
+    assert main(["diff", str(heap), a]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"profkit: {a}: incompatible period types") and f"base {heap}" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"profkit {version('profkit')}\n"
