@@ -1,13 +1,17 @@
 """``profkit convert IN -o OUT``: convert between pprof, collapsed stacks, speedscope, pstats, memray.
 
 The input format is sniffed from content (``profkit.importers``); the output format
-comes from OUT's extension or ``--to``. Output is written atomically: on any error
-nothing is written and the exit code is 1 with one line on stderr.
+comes from OUT's extension or ``--to``. Collapsed output writes ``samples/count``
+by default (folded stacks are counts), speedscope the profile's default type;
+``--sample-index`` picks another (text outputs only). Output is written
+atomically: on any error nothing is written and the exit code is 1 with one line
+on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Optional
 
 NAME = "convert"
@@ -30,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", choices=OUTPUT_FORMATS, help="output format (default: from -o's extension)")
     p.add_argument("--sample-index", default=None,
                    help="sample type for collapsed/speedscope output (name or number; "
-                        "default: the profile's default)")
+                        "default: samples/count if present for collapsed, else the "
+                        "profile's default)")
     p.add_argument("--rate", type=float, default=None, metavar="HZ",
                    help="sampling rate of a collapsed-stacks input: adds cpu/nanoseconds")
 
@@ -58,20 +63,27 @@ def run(args: argparse.Namespace) -> int:
     from profkit.model.codec import serialize, write_atomic
 
     fmt = output_format(args.output, args.to)
-    if args.rate is not None and not args.rate > 0:
-        raise InputError(f"--rate must be a positive number of Hz, got {args.rate}")
+    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
+        raise InputError(f"--rate must be a positive, finite number of Hz, got {args.rate}")
+    if fmt == "pprof" and args.sample_index is not None:
+        raise InputError(
+            "--sample-index applies to collapsed and speedscope output only: "
+            "pprof output keeps every sample type"
+        )
     profile = load_any(args.input, rate_hz=args.rate)
     if fmt == "pprof":
         data = serialize(profile)
     else:
+        from profkit.render import collapsed, speedscope
+
         try:
-            index = profile.sample_index(args.sample_index)
+            if fmt == "collapsed" and args.sample_index is None:
+                index = collapsed.default_index(profile)
+            else:
+                index = profile.sample_index(args.sample_index)
         except KeyError as e:
             raise InputError(str(e.args[0])) from None
-        if fmt == "collapsed":
-            from profkit.render.collapsed import render
-        else:
-            from profkit.render.speedscope import render
+        render = collapsed.render if fmt == "collapsed" else speedscope.render
         data = render(profile, index).encode("utf-8")
     write_atomic(args.output, data)
     return 0

@@ -7,6 +7,11 @@ is 0 left out; lines are sorted, so output is deterministic. ``thread_id`` /
 writes it with ``--threads`` (the importer turns it back into the labels). ``;`` inside a name
 becomes ``:`` and line breaks become spaces, since the format cannot escape them.
 Readers: flamegraph.pl, inferno, speedscope, ``profkit convert``.
+
+The format has no place for a sample type: readers take the numbers as sample
+counts (py-spy writes counts; ``profkit convert`` reads them back as
+``samples/count``). So ``default_index`` picks ``samples/count`` when the profile
+has it, and the profile's default type otherwise.
 """
 
 from __future__ import annotations
@@ -36,6 +41,19 @@ def thread_of(sample: Sample) -> Tuple[str, str]:
     tid = sample.labels.get("thread_id") or [""]
     name = sample.labels.get("thread_name") or [""]
     return tid[0], name[0]
+
+
+def default_index(profile: Profile) -> int:
+    """Return the sample type written by default: ``samples/count`` if present, else the default.
+
+    Folded stacks are counts by convention, so a CPU profile exports its sample
+    counts, not nanoseconds that a reader would take for counts. Raises KeyError
+    (one-line message) if the profile has no sample types.
+    """
+    for i, st in enumerate(profile.sample_types):
+        if st.type == "samples" and st.unit == "count":
+            return i
+    return profile.sample_index(None)
 
 
 def _clean(name: str) -> str:

@@ -103,3 +103,57 @@ def test_exporters_reject_bad_index() -> None:
         collapsed.render(_profile(), 2)
     with pytest.raises(IndexError):
         speedscope.render(_profile(), -1)
+
+
+def test_collapsed_default_is_the_sample_count() -> None:
+    p = _profile()
+    assert collapsed.default_index(p) == 0  # samples/count, though cpu is the default type
+    p.sample_types.reverse()
+    assert collapsed.default_index(p) == 1
+    heap = ProfileBuilder([("alloc_space", "bytes"), ("inuse_space", "bytes")]).build()
+    assert collapsed.default_index(heap) == 1  # no count: the profile's default
+
+
+def test_cli_pprof_collapsed_pprof_keeps_counts_as_counts(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from profkit.cli import main
+
+    src = load(corpus / "sample.cpu")
+    folded, back = tmp_path / "s.folded", tmp_path / "s2.pb.gz"
+    assert main(["convert", str(corpus / "sample.cpu"), "-o", str(folded)]) == 0
+    assert main(["convert", str(folded), "-o", str(back)]) == 0
+    p = load(back)
+    assert [(t.type, t.unit) for t in p.sample_types] == [("samples", "count")]
+    assert p.total(0) == src.total(src.sample_index("samples")) == 176
+    ns = tmp_path / "ns.folded"
+    assert main(["convert", str(corpus / "sample.cpu"), "-o", str(ns), "--sample-index", "cpu"]) == 0
+    assert load_any(ns).total(0) == src.total(src.sample_index("cpu")) == 1_760_000_000
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--rate", "inf"], "--rate must be a positive, finite number of Hz, got inf"),
+        (["--rate", "nan"], "--rate must be a positive, finite number of Hz, got nan"),
+        (["--rate", "-100"], "--rate must be a positive, finite number of Hz, got -100.0"),
+        (["--sample-index", "bogus", "-o", "q.pb.gz"],
+         "--sample-index applies to collapsed and speedscope output only"),
+        (["--sample-index", "cpu", "--to", "pprof"],
+         "--sample-index applies to collapsed and speedscope output only"),
+        (["--sample-index", "bogus"], "unknown sample index 'bogus'"),
+    ],
+)
+def test_cli_convert_rejects_bad_flags(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list, message: str
+) -> None:
+    from profkit.cli import main
+
+    if "-o" in args:
+        args[args.index("-o") + 1] = str(tmp_path / args[args.index("-o") + 1])
+    else:
+        args = [*args, "-o", str(tmp_path / "out.folded")]
+    assert main(["convert", str(corpus / "sample.cpu"), *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"profkit: {message}") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
