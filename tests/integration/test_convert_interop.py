@@ -92,6 +92,14 @@ def _pyspy_names(p: Profile) -> set:
     return {f.name for f in p.functions}
 
 
+def _assert_two_threads(p: Profile) -> None:
+    """Both threads are seen, with the names py-spy gave them. py-spy does not always
+    resolve a thread's name (``thread (ID)`` without one, seen under load), so a
+    missing name is accepted; the name parsing itself is tested on fixed files."""
+    assert len({s.labels["thread_id"][0] for s in p.samples}) == 2
+    assert {s.labels.get("thread_name", [""])[0] for s in p.samples} <= {"MainThread", "spinner", ""}
+
+
 @pytest.mark.slow
 def test_pyspy_speedscope_import(pyspy_outputs: Dict[str, Path]) -> None:
     p = load_any(pyspy_outputs["speedscope"])
@@ -100,7 +108,7 @@ def test_pyspy_speedscope_import(pyspy_outputs: Dict[str, Path]) -> None:
     assert p.total(1) == p.total(0) * 1_000_000_000 // RATE
     assert 0.5e9 < p.duration_nanos < 10e9
     assert all("thread_id" in s.labels for s in p.samples)
-    assert "spinner" in {s.labels.get("thread_name", [""])[0] for s in p.samples}
+    _assert_two_threads(p)
     assert {"spywork.<module>", "spywork.main", "spywork.main.<locals>.<lambda>",
             "spywork.main.<locals>.<genexpr>", "spywork.fib"} <= _pyspy_names(p)
 
@@ -112,7 +120,7 @@ def test_pyspy_raw_import_with_rate(pyspy_outputs: Dict[str, Path]) -> None:
     assert p.total(0) > 50 and p.total(1) == p.total(0) * 5_000_000
     assert "spywork.main.<locals>.<genexpr>" in _pyspy_names(p)
     assert all(s.labels.get("thread_id") for s in p.samples)  # py-spy's "thread (ID)" root frame
-    assert "spinner" in {s.labels.get("thread_name", [""])[0] for s in p.samples}
+    _assert_two_threads(p)
     plain = load_any(pyspy_outputs["raw"])
     assert types(plain) == ["samples/count"] and plain.total(0) == p.total(0)
 
