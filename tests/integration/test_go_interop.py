@@ -259,3 +259,40 @@ def test_top_base_flags_match(  # type: ignore[no-untyped-def]
     pk_args = [f"--{flag.replace('_', '-')}", str(base_path)] + (["--normalize"] if normalize else [])
     expected = go_pprof("-top", *go_args, str(new_path)).stdout
     assert profkit_top(capsys, *pk_args, str(new_path)) == expected
+
+
+# doc_url (field 15) is newer than Go 1.19's pprof, which skips it; newer pprof checks it too.
+@pytest.mark.parametrize("field", ["label_key", "label_str", "period_type", "drop_frames", "keep_frames"])
+def test_out_of_range_string_index_is_rejected_like_pprof(  # type: ignore[no-untyped-def]
+    go_pprof, tmp_path: Path, capsys, field: str
+) -> None:
+    from profkit.model._schema import ProfileMessage
+
+    msg = ProfileMessage()
+    msg.string_table.extend(["", "samples", "count", "m.f", "thread", "t1"])
+    msg.sample_type.add(type=1, unit=2)
+    msg.period_type.type, msg.period_type.unit = 1, 2
+    msg.function.add(id=1, name=3)
+    msg.location.add(id=1, line=[{"function_id": 1}])
+    msg.sample.add(location_id=[1], value=[5], label=[{"key": 4, "str": 5}])
+    assert main(["top", str(_write(tmp_path / "ok.pb", msg))]) == 0
+    assert go_pprof("-top", str(tmp_path / "ok.pb")).returncode == 0
+    bad = 99
+    if field == "label_key":
+        msg.sample[0].label[0].key = bad
+    elif field == "label_str":
+        msg.sample[0].label[0].str = bad
+    elif field == "period_type":
+        msg.period_type.type = bad
+    else:
+        setattr(msg, field, bad)
+    path = _write(tmp_path / "bad.pb", msg)
+    capsys.readouterr()
+    assert go_pprof("-top", str(path), check=False).returncode != 0
+    assert main(["top", str(path)]) == 1
+    assert "string index 99 out of range" in capsys.readouterr().err
+
+
+def _write(path: Path, msg) -> Path:  # type: ignore[no-untyped-def]
+    path.write_bytes(msg.SerializeToString())
+    return path
