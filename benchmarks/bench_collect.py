@@ -12,8 +12,10 @@ Variants: plain; ``profkit run --cpu`` at 100 Hz and 1000 Hz; ``py-spy record`` 
 100 Hz; ``pyinstrument`` (its default 1 ms interval). Every round runs all variants in
 a shuffled order. Figures: the median over rounds of (variant / plain of the same
 round), the ratio of best times (robust when the machine is shared), and the same
-median for the target's process CPU time (for py-spy, its own process is not counted).
-1.00 means no overhead.
+median for the target's process CPU time (for py-spy, its own process is not counted),
+and the whole command's wall and CPU time (start-up and profile writing included; for
+py-spy its own process too). 1.00 means no overhead. profkit's achieved sampling rate
+is read from its profile's comment.
 
 Then profkit alone, A/B inside one process: the same work with the profiler off and on,
 in back-to-back segments of ~0.2 s, many pairs; the median on/off ratio is the
@@ -26,11 +28,13 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Dict, List, Tuple
 
 CPU_WORKLOAD = """
@@ -105,49 +109,77 @@ def variants(tmp: str) -> Dict[str, List[str]]:
     return out
 
 
-def sampler_share(cmd: List[str], work_cpu: float) -> float:
-    """Return the profkit sampler's own CPU time / the work's CPU time, from the comment."""
+def _comment(cmd: List[str]) -> str:
     if "--cpu" not in cmd:
-        return float("nan")
+        return ""
     from profkit.model import load
 
-    comment = " ".join(load(cmd[cmd.index("--cpu") + 1]).comments)
-    m = re.search(r"sampler CPU ([\d.]+) ms", comment)
+    return " ".join(load(cmd[cmd.index("--cpu") + 1]).comments)
+
+
+def sampler_share(cmd: List[str], work_cpu: float) -> float:
+    """Return the profkit sampler's own CPU time / the work's CPU time, from the comment."""
+    m = re.search(r"sampler CPU ([\d.]+) ms", _comment(cmd))
     return float(m.group(1)) / 1e3 / work_cpu if m else float("nan")
 
 
-def work_seconds(cmd: List[str]) -> Tuple[float, float]:
-    """Run one command; return the (wall, process CPU) seconds the workload printed."""
+def achieved_hz(cmd: List[str]) -> float:
+    """Return the sampling rate profkit achieved (from the profile comment), NaN otherwise."""
+    m = re.search(r"achieved ([\d.]+) Hz", _comment(cmd))
+    return float(m.group(1)) if m else float("nan")
+
+
+def work_seconds(cmd: List[str]) -> Tuple[float, float, float, float]:
+    """Run one command; return the (wall, process CPU) seconds the workload printed, then
+    the whole command's wall and CPU seconds (start-up, profile writing and, for py-spy,
+    py-spy's own process included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600)
+    whole_wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    whole_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     for line in res.stdout.splitlines():
         if line.startswith("WORK "):
             _, wall, cpu = line.split()
-            return float(wall), float(cpu)
+            return float(wall), float(cpu), whole_wall, whole_cpu
     raise RuntimeError(f"no WORK line from {cmd}: {res.stdout!r} {res.stderr!r}")
 
 
 def measure(workload: str, pairs: int, tmp: str) -> Dict[str, Tuple[float, ...]]:
     """Return per variant: median paired wall ratio, best/best wall, median CPU ratio,
-    and the median share of the sampler's own CPU (profkit only)."""
+    median whole-command wall and CPU ratios, the median share of the sampler's own CPU
+    and the median achieved rate (profkit only)."""
     vs = variants(tmp)
-    walls: Dict[str, List[float]] = {name: [] for name in vs}
-    cpus: Dict[str, List[float]] = {name: [] for name in vs}
-    shares: Dict[str, List[float]] = {name: [] for name in vs}
+    keys = ("wall", "cpu", "whole_wall", "whole_cpu", "share", "hz")
+    runs: Dict[str, Dict[str, List[float]]] = {n: {k: [] for k in keys} for n in vs}
     for _ in range(pairs):
         order = list(vs)
         random.shuffle(order)
         for name in order:
-            wall, cpu = work_seconds([*vs[name], workload])
-            walls[name].append(wall)
-            cpus[name].append(cpu)
-            shares[name].append(sampler_share(vs[name], cpu))
+            wall, cpu, whole_wall, whole_cpu = work_seconds([*vs[name], workload])
+            r = runs[name]
+            r["wall"].append(wall)
+            r["cpu"].append(cpu)
+            r["whole_wall"].append(whole_wall)
+            r["whole_cpu"].append(whole_cpu)
+            r["share"].append(sampler_share(vs[name], cpu))
+            r["hz"].append(achieved_hz(vs[name]))
+    plain = runs["plain"]
+
+    def ratio(name: str, key: str) -> float:
+        return statistics.median(v / p for v, p in zip(runs[name][key], plain[key]))
+
     out = {}
     for name in vs:
         out[name] = (
-            statistics.median(w / p for w, p in zip(walls[name], walls["plain"])),
-            min(walls[name]) / min(walls["plain"]),
-            statistics.median(c / p for c, p in zip(cpus[name], cpus["plain"])),
-            statistics.median(shares[name]),
+            ratio(name, "wall"),
+            min(runs[name]["wall"]) / min(plain["wall"]),
+            ratio(name, "cpu"),
+            ratio(name, "whole_wall"),
+            ratio(name, "whole_cpu"),
+            statistics.median(runs[name]["share"]),
+            statistics.median(runs[name]["hz"]),
         )
     return out
 
@@ -210,17 +242,23 @@ def main() -> int:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {pairs} rounds per figure")
     print(
         "| workload | variant | wall ratio (median of rounds) | wall ratio (best/best) "
-        "| target CPU ratio | sampler's own CPU / work CPU |"
+        "| target CPU ratio | whole-command wall ratio | whole-command CPU ratio "
+        "| sampler's own CPU / work CPU | achieved rate |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="profkit-bench-") as tmp:
         for name, source in (("cpu", CPU_WORKLOAD), ("threads", THREADS_WORKLOAD)):
             path = os.path.join(tmp, f"{name}_workload.py")
             with open(path, "w") as f:
                 f.write(source.replace("SCALE", str(scales[name])))
-            for variant, (med, best, cpu, own) in measure(path, pairs, tmp).items():
+            for variant, row in measure(path, pairs, tmp).items():
+                med, best, cpu, whole_wall, whole_cpu, own, hz = row
                 own_text = "" if own != own else f"{own * 100:.2f} %"  # NaN: not profkit
-                print(f"| {name} | {variant} | {med:.3f} | {best:.3f} | {cpu:.3f} | {own_text} |")
+                hz_text = "" if hz != hz else f"{hz:.0f} Hz"
+                print(
+                    f"| {name} | {variant} | {med:.3f} | {best:.3f} | {cpu:.3f} "
+                    f"| {whole_wall:.3f} | {whole_cpu:.3f} | {own_text} | {hz_text} |"
+                )
     n = 10 if args.quick else 30
     print(f"\nprofkit alone, in one process: {n} back-to-back pairs of ~0.2 s segments")
     print("| workload | rate | wall ratio on/off (median of pairs) |")
