@@ -4,7 +4,10 @@
    on a free loopback port, with profkit's middleware mounted (heap and locks enabled).
 2. Puts bounded load on it from a second process (examples/loadgen.py).
 3. Captures CPU, allocation and lock profiles with `profkit capture URL`.
-4. Prints what they show, per endpoint (samples carry route labels), and exits 0.
+4. Prints what they show, computed from the profiles (examples/findings.py): the app
+   function on top of each profile and the route it runs for (samples carry route
+   labels). Exits 1 if a profile does not show what the demo says it shows, or if the
+   load saw errors.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List
 
+from findings import CLAIMS, check, find
+
 from profkit.cli import main as profkit
 from profkit.model import Profile, load
-from profkit.options import ViewOptions
-from profkit.views.top import top
 
 EXAMPLES = Path(__file__).resolve().parent
 ROOT = EXAMPLES.parent
@@ -56,13 +59,6 @@ def share_by_route(p: Profile) -> Dict[str, float]:
         route = (s.labels.get("route") or ["(server, outside the app)"])[0]
         shares[route] = shares.get(route, 0) + s.values[idx] / total
     return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
-
-
-def top_app_function(p: Profile, sample_index: str = "") -> str:
-    rows = top(p, ViewOptions(sample_index=sample_index)).rows
-    mine = [r for r in rows if r.name.startswith("bookswap.")]
-    best = max(mine, key=lambda r: r.flat) if mine else None
-    return f"{best.name} ({best.flat_pct:.0f}% flat)" if best else "(no app frames)"
 
 
 def capture(url: str, out: Path, *args: str) -> Profile:
@@ -101,24 +97,26 @@ def run() -> int:
         server.terminate()
         server.wait(30)
 
-    print("\n=== What the profiles show ===")
+    print("\n=== What the profiles show (computed from them) ===")
     print(f"load: {summary['requests']} requests, {summary['errors']} errors, "
           f"p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms")
     for name, ep in summary["endpoints"].items():
         print(f"  /{name:<10} p50 {ep['p50_ms']:>7} ms   p99 {ep['p99_ms']:>7} ms")
-    lines: List[str] = [
-        "CPU by route: " + ", ".join(f"{r} {v:.0%}" for r, v in list(share_by_route(cpu).items())[:4]),
-        f"  hottest app function: {top_app_function(cpu)} -> /search scores every title "
-        "with a pure-Python edit distance",
-        f"Allocations: {top_app_function(allocs, 'alloc_space')} -> /recommend rebuilds "
-        "its co-reader table on every call",
-        f"Lock contention: {top_app_function(mutex, 'delay')} -> /swap audits while holding "
-        "the one ledger lock",
-    ]
-    print("\n".join(lines))
+    print("CPU by route: " + ", ".join(f"{r} {v:.0%}" for r, v in list(share_by_route(cpu).items())[:4]))
+    problems: List[str] = []
+    for title, prof, sample_type in [("CPU", cpu, "cpu"), ("Allocations", allocs, "alloc_space"),
+                                     ("Lock contention", mutex, "delay")]:
+        finding = find(prof, sample_type)
+        print(f"{title}: {finding.describe()}")
+        problem = check(finding, CLAIMS[sample_type])
+        if problem:
+            problems.append(problem)
     print(f"\nprofiles kept in {out_dir} (open with: profkit top FILE, or go tool pprof -http=: FILE)")
-    return 0 if summary["errors"] == 0 else 1
-
+    if summary["errors"]:
+        problems.append(f"the load saw {summary['errors']} errors: {summary['first_error']}")
+    for problem in problems:
+        print(f"demo: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 if __name__ == "__main__":
     sys.exit(run())

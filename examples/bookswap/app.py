@@ -38,13 +38,14 @@ def make_titles(n: int, seed: int = 7) -> List[str]:
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance, the slow pure-Python way (the hot loop)."""
+    """Levenshtein distance, the slow pure-Python way (the hot loop; two reused rows)."""
     prev = list(range(len(b) + 1))
+    cur = [0] * (len(b) + 1)
     for i, ca in enumerate(a, 1):
-        cur = [i]
+        cur[0] = i
         for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        prev, cur = cur, prev
     return prev[-1]
 
 
