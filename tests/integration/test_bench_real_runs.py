@@ -96,7 +96,7 @@ def test_markdown_for_the_pr_comment(runs: Dict[str, List[Path]], tmp_path: Path
                  "--format", "markdown", "--threshold", "10%", "--alpha", "0.05"])
     text = capsys.readouterr().out
     assert code == 1
-    # Markdown escapes names: test_checksum is written test\\_checksum (renders as test_checksum)
+    # Markdown escapes names: test_checksum is written test\_checksum (renders as test_checksum)
     assert "test\\_checksum" in text and "**slower**" in text and "n counts runs" in text
 
 
