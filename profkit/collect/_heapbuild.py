@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Dict, Iterable, List, Sequence, Tuple
+import threading
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from profkit.model import Profile
 from profkit.model.builder import FrameKey, ProfileBuilder
@@ -91,12 +92,25 @@ def _guess_module(filename: str) -> str:
 
 
 def frames_from_codes(stack: Sequence[Tuple[object, int, object]],
-                      cache: Dict[Tuple[int, int], FrameKey]) -> List[FrameKey]:
-    """Convert ``((code, line, module name or None), ...)`` from the C hook to ``FrameKey``s."""
-    from profkit.collect._stackcapture import function_name
+                      cache: Dict[Tuple[int, int], FrameKey]) -> Optional[List[FrameKey]]:
+    """Convert ``((code, line, module name or None), ...)`` from the C hook to ``FrameKey``s.
+
+    profkit's own frames are left out and the stack ends at ``profkit run``'s runner
+    (``_stackcapture.frame_kind``); returns None for profkit's own allocations (see
+    ``is_profkits``). An empty ``stack`` gives ``[]``.
+    """
+    from profkit.collect._stackcapture import KEEP, STOP, frame_kind, function_name
 
     out: List[FrameKey] = []
+    leaf_kind = -1
     for code, line, module in stack:
+        kind = frame_kind(code)  # type: ignore[arg-type]
+        if leaf_kind < 0:
+            leaf_kind = kind
+        if kind == STOP:
+            break
+        if kind != KEEP:
+            continue
         key = (id(code), line)
         fk = cache.get(key)
         if fk is None:
@@ -107,4 +121,12 @@ def frames_from_codes(stack: Sequence[Tuple[object, int, object]],
             fk = FrameKey(name, filename, line, code.co_firstlineno)  # type: ignore[attr-defined]
             cache[key] = fk
         out.append(fk)
-    return out
+    return None if stack and is_profkits(leaf_kind, out) else out
+
+
+def is_profkits(leaf_kind: int, kept: Sequence[FrameKey]) -> bool:
+    """True for an allocation by profkit itself: made in profkit's code (``leaf_kind`` is
+    not ``KEEP``) with no caller left but ``threading``'s (a profkit thread), or none."""
+    from profkit.collect._stackcapture import KEEP
+
+    return leaf_kind != KEEP and all(fk.filename == threading.__file__ for fk in kept)

@@ -19,8 +19,9 @@ import tracemalloc
 from types import CodeType
 from typing import Dict, List, Optional, Tuple
 
-from profkit.collect._heapbuild import HeapRecord, module_for_file
-from profkit.collect._stackcapture import function_name
+from profkit.collect._heapbuild import HeapRecord, is_profkits, module_for_file
+from profkit.collect._stackcapture import KEEP, STOP, file_kind, function_name
+from profkit.collect.frames import is_hidden
 from profkit.model.builder import FrameKey
 
 TRACE_DEPTH = 32
@@ -79,19 +80,36 @@ class TracemallocHeap:
         self._live = now
 
     def records(self) -> List[HeapRecord]:
-        """Return ``(frames, alloc_n, alloc_b, free_n, free_b)`` per stack (exact counts)."""
-        return [(self._frames(key), *vals)  # type: ignore[misc]
-                for key, vals in self._seen.items()]
+        """Return ``(frames, alloc_n, alloc_b, free_n, free_b)`` per stack (exact counts).
 
-    def _frames(self, key: _Key) -> List[FrameKey]:
+        profkit's own frames are left out as in the native backend (``_heapbuild``).
+        """
+        out: List[HeapRecord] = []
+        for key, vals in self._seen.items():
+            frames = self._frames(key)
+            if frames is not None:
+                out.append((frames, *vals))  # type: ignore[arg-type]
+        return out
+
+    def _frames(self, key: _Key) -> Optional[List[FrameKey]]:
         """Name a leaf-first stack; a caller on the same line as its callee (a comprehension
-        called where it is defined) gets the next enclosing function."""
+        called where it is defined) gets the next enclosing function. None: profkit's own."""
         out: List[FrameKey] = []
         skip = 0
+        leaf_kind = -1
         for i, (filename, line) in enumerate(key):
             skip = skip + 1 if i and key[i - 1] == (filename, line) else 0
-            out.append(self._frame(filename, line, skip))
-        return out
+            kind = KEEP
+            if is_hidden(filename):
+                code = self._innermost_code(filename, line, skip)
+                kind = file_kind(filename, code.co_name if code is not None else "")
+            if leaf_kind < 0:
+                leaf_kind = kind
+            if kind == STOP:
+                break
+            if kind == KEEP:
+                out.append(self._frame(filename, line, skip))
+        return None if key and is_profkits(leaf_kind, out) else out
 
     def _frame(self, filename: str, line: int, skip: int = 0) -> FrameKey:
         fk = self._names.get((filename, line, skip))

@@ -5,7 +5,10 @@ of each id is pinned in a registry so the id cannot be reused while the stack is
 kept. ``to_frame_keys`` turns such a stack into ``FrameKey`` values with
 module-qualified names (``qualified_name``) that survive ``go tool pprof``.
 Frames from files in ``skip_files`` are dropped from the leaf end only (the
-collectors' own wrapper frames).
+collectors' own wrapper frames). As in CPU profiles (``frames``), profkit's own
+frames (collectors, CLI, runpy) are left out anywhere in a stack, and a stack ends
+above ``profkit run``'s runner frame (``frames.ROOT_FUNCTIONS``): the launcher's
+frames never appear, the program's ``<module>`` frame is the root.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 from types import CodeType, FrameType
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
+from profkit.collect.frames import ROOT_FUNCTIONS, is_hidden
 from profkit.model.builder import FrameKey, qualified_name
 
 MAX_DEPTH = 64
@@ -26,22 +30,61 @@ _code_info: Dict[int, Tuple[CodeType, str]] = {}
 """id(code) -> (code, module name); pins code objects for the ids stored in stacks."""
 _registry_lock = _thread.allocate_lock()  # raw: never a profiled wrapper
 
+KEEP, HIDE, STOP = 0, 1, 2
+"""``frame_kind`` results: keep the frame, leave it out, end the stack here (not kept)."""
+_kinds: Dict[CodeType, int] = {}
+
+
+def file_kind(filename: str, function: str) -> int:
+    """Return ``KEEP``, ``HIDE`` (profkit's own frames) or ``STOP`` (the runner's frame)."""
+    if (filename, function) in ROOT_FUNCTIONS:
+        return STOP
+    return HIDE if is_hidden(filename) else KEEP
+
+
+def hide_callers(frame: Optional[FrameType]) -> None:
+    """Mark ``frame`` and its callers as profkit's own (``HIDE``): called by collectors
+    started from ``profkit run``, whose launcher frames (the ``profkit`` console script,
+    ``python -m profkit``) are outside the program even where no runner frame is below."""
+    while frame is not None:
+        if _kinds.get(frame.f_code) != STOP:
+            _kinds[frame.f_code] = HIDE
+        frame = frame.f_back
+
+
+def frame_kind(code: CodeType) -> int:
+    """``file_kind`` of a code object (cached)."""
+    kind = _kinds.get(code)
+    if kind is None:
+        kind = _kinds[code] = file_kind(code.co_filename, code.co_name)
+    return kind
+
 
 def capture(frame: Optional[FrameType], skip_files: FrozenSet[str] = frozenset()) -> RawStack:
-    """Return the raw stack starting at ``frame`` (leaf first), at most ``MAX_DEPTH`` deep."""
+    """Return the raw stack starting at ``frame`` (leaf first), at most ``MAX_DEPTH`` deep.
+
+    profkit's own frames are left out and the stack ends at the runner (module docstring).
+    """
     while frame is not None and frame.f_code.co_filename in skip_files:
         frame = frame.f_back
     out: List[Tuple[int, int]] = []
     info = _code_info
+    kinds = _kinds
     depth = 0
     while frame is not None and depth < MAX_DEPTH:
         code = frame.f_code
-        cid = id(code)
-        if cid not in info:
-            _register(code, frame.f_globals.get("__name__", ""))
-        out.append((cid, frame.f_lineno or 0))
+        kind = kinds.get(code)
+        if kind is None:
+            kind = frame_kind(code)
+        if kind == STOP:
+            break
+        if kind == KEEP:
+            cid = id(code)
+            if cid not in info:
+                _register(code, frame.f_globals.get("__name__", ""))
+            out.append((cid, frame.f_lineno or 0))
+            depth += 1
         frame = frame.f_back
-        depth += 1
     return tuple(out)
 
 
@@ -78,8 +121,10 @@ def to_frame_keys(stack: RawStack, cache: Dict[Tuple[int, int], FrameKey]) -> Li
 
 
 def caller_site(frame: Optional[FrameType], skip_modules: FrozenSet[str]) -> str:
-    """Return ``module:line`` of the first frame whose module is not in ``skip_modules``."""
-    while frame is not None and frame.f_globals.get("__name__") in skip_modules:
+    """Return ``module:line`` of the first frame whose module is not in ``skip_modules``
+    and that is not one of profkit's own frames."""
+    while frame is not None and (frame.f_globals.get("__name__") in skip_modules
+                                 or frame_kind(frame.f_code) != KEEP):
         frame = frame.f_back
     if frame is None:
         return "?"

@@ -42,7 +42,9 @@ MIN_CHARGE_INTERVAL_NS = 50_000
 
 
 def _user_frame(frame: Optional[FrameType]) -> Optional[FrameType]:
-    while frame is not None and frame.f_code.co_filename in SKIP_FILES:
+    """The innermost frame that is neither ``threading``'s nor profkit's own."""
+    while frame is not None and (frame.f_code.co_filename in SKIP_FILES
+                                 or _stackcapture.frame_kind(frame.f_code) == _stackcapture.HIDE):
         frame = frame.f_back
     return frame
 

@@ -185,7 +185,12 @@ def _records(s: _Session) -> List[HeapRecord]:
     from profkit.collect._heapbuild import frames_from_codes
 
     cache: Dict[Tuple[int, int], FrameKey] = {}
-    return [(frames_from_codes(st, cache), ac, ab, fc, fb) for st, ac, ab, fc, fb in raw]
+    out: List[HeapRecord] = []
+    for st, ac, ab, fc, fb in raw:
+        frames = frames_from_codes(st, cache)
+        if frames is not None:  # None: profkit's own allocations
+            out.append((frames, ac, ab, fc, fb))
+    return out
 
 
 atexit.register(stop)

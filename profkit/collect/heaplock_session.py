@@ -8,6 +8,7 @@ created. Both stop their profiler even when building a profile fails.
 
 from __future__ import annotations
 
+import sys
 from typing import List, Optional, Tuple
 
 from profkit.model import Profile
@@ -21,9 +22,10 @@ class HeapRunCollector:
         self.interval_bytes = interval_bytes
 
     def start(self) -> None:
-        """Start the heap profiler."""
-        from profkit.collect import heap
+        """Start the heap profiler (the launcher's frames are left out of its stacks)."""
+        from profkit.collect import _stackcapture, heap
 
+        _stackcapture.hide_callers(sys._getframe(1))
         heap.start(self.interval_bytes)
 
     def stop(self) -> List[Tuple[str, Profile]]:
@@ -46,8 +48,9 @@ class LockRunCollector:
 
     def start(self) -> None:
         """Patch the lock factories (locks the program creates from now on are profiled)."""
-        from profkit.collect import locks
+        from profkit.collect import _stackcapture, locks
 
+        _stackcapture.hide_callers(sys._getframe(1))
         locks.reset()
         locks.enable(self.fraction)
 

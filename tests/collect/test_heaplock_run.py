@@ -77,9 +77,9 @@ def test_run_writes_heap_block_and_mutex_profiles(tmp_path: Path) -> None:
 
 def test_run_rejects_bad_heap_and_lock_options(tmp_path: Path) -> None:
     proc = _run(tmp_path, "--heap", str(tmp_path / "h.pb.gz"), "--heap-interval", "0")
-    assert proc.returncode == 1 and "--heap-interval" in proc.stderr
+    assert proc.returncode == 2 and "--heap-interval" in proc.stderr
     proc = _run(tmp_path, "--block", str(tmp_path / "missing" / "b.pb.gz"))
-    assert proc.returncode == 1 and "does not exist" in proc.stderr
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
     assert proc.stderr.count("\n") == 1
 
 
@@ -99,3 +99,33 @@ def test_run_heap_counts_memory_held_by_module_globals(tmp_path: Path, how: str)
     assert proc.returncode == {"script-exit": 4, "script-raise": 1}.get(how, 0), proc.stderr
     heap = load(heap_p)
     assert heap.total(heap.sample_index("inuse_space")) == pytest.approx(30 * MIB, rel=0.1)
+
+
+def test_run_profiles_hold_no_profkit_frames(tmp_path: Path) -> None:
+    """Heap, block and mutex stacks from the console script: the program's frames only
+    (no launcher, runner, CLI or Thread.start wrapper frames)."""
+    script = tmp_path / "app.py"
+    script.write_text(SCRIPT)
+    out = {k: tmp_path / f"{k}.pb.gz" for k in ("heap", "block", "mutex")}
+    launcher = Path(sys.executable).parent / "profkit"
+    cmd = [str(launcher)] if launcher.exists() else [sys.executable, "-m", "profkit"]
+    proc = subprocess.run(
+        [*cmd, "run", "--heap", str(out["heap"]), "--heap-interval", "4096",
+         "--block", str(out["block"]), "--mutex", str(out["mutex"]),
+         "--", "python", str(script), "0"], capture_output=True, text=True, timeout=120,
+        env={"OUT": str(tmp_path / "out.json"), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    profkit_dir = str(Path(__file__).resolve().parents[2] / "profkit")
+    for kind, path in out.items():
+        p = load(path)
+        assert p.samples, kind
+        for s in p.samples:
+            lines = [loc.lines[0] for loc in s.locations]
+            bad = [f"{ln.function.name} {ln.function.filename}:{ln.line}" for ln in lines
+                   if ln.function.name.startswith("profkit.") or str(launcher) in
+                   ln.function.filename or ln.function.filename.startswith(profkit_dir)
+                   or "runpy" in ln.function.filename]
+            assert not bad, (kind, bad)
+            if kind != "heap":  # block/mutex: every stack is the program's, from its <module>
+                assert lines[-1].function.name in ("__main__.<module>", "threading.Thread._bootstrap")
