@@ -117,7 +117,7 @@ def _bad(msg: str) -> ProfileFormatError:
 
 #: (key, str, num_unit) of a label: the string indexes every label carries.
 _LABEL_STRINGS = attrgetter("key", "str", "num_unit")
-_SAMPLE_FIELDS = attrgetter("location_id", "value", "label")
+_LABELS = attrgetter("label")
 
 
 def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
@@ -182,25 +182,23 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     samples = msg.sample
     if samples and ntypes == 0:
         raise _bad("missing sample type information")
-    # One pass over the samples (one wrapper object each) for all three fields.
-    stacks: List[Sequence[int]] = []
-    values: List[Sequence[int]] = []
-    sample_labels: List[Sequence[Any]] = []
-    if len(samples):
-        stacks, values, sample_labels = map(list, zip(*map(_SAMPLE_FIELDS, samples)))
+    stacks: List[Sequence[int]] = [smp.location_id for smp in samples]
+    values: List[Sequence[int]] = [smp.value for smp in samples]
     for v in values:
         if len(v) != ntypes:
             raise _bad(f"mismatch: sample has {len(v)} values vs. {ntypes} types")
     # Location references are checked where stacks are walked (filters, top), in
     # the same pass: a second pass over every frame would cost as much as top itself.
-    if not with_labels and any(sample_labels):
-        # The label loop below checks what it reads; otherwise check every label's
-        # string indexes at once: the distinct (key, str, unit) triples are few. As in
-        # codec.parse and pprof, a unit is read (and checked) only when str is unset.
-        triples = set(map(_LABEL_STRINGS, chain.from_iterable(sample_labels)))
+    if not with_labels:
+        # The label loop below checks what it reads; here every label's string
+        # indexes are checked at once, streaming (no per-label object is kept): the
+        # distinct (key, str, unit) triples are few. As in codec.parse and pprof, a
+        # unit is read (and checked) only when str is unset.
+        triples = set(map(_LABEL_STRINGS, chain.from_iterable(map(_LABELS, samples))))
         used = {i for k, v, u in triples for i in ((k, v) if v else (k, u))}
-        s(min(used))
-        s(max(used))
+        if used:
+            s(min(used))
+            s(max(used))
 
     base = [False] * len(stacks)
     labels: Optional[List[Labels]] = [] if with_labels else None
@@ -213,7 +211,8 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
                 base_key = i
                 break
     if with_labels or base_key >= 0:
-        for i, smp_labels in enumerate(sample_labels):
+        for i, smp in enumerate(samples):
+            smp_labels = smp.label
             if not smp_labels:
                 if labels is not None and num_labels is not None and num_units is not None:
                     labels.append({})
