@@ -89,6 +89,21 @@ def test_truncated_capture_is_one_line_error(tmp_path: Path, capsys: pytest.Capt
     assert not (tmp_path / "x.pb.gz").exists()
 
 
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.95])
+def test_capture_cut_short_is_refused_in_one_line(tmp_path: Path, keep: float,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    """An uncompressed capture cut short (copied while memray wrote it) is refused: one
+    line, exit 1, no output, and memray's own "Memray ERROR" lines kept off stderr."""
+    data = _capture(tmp_path, "--no-compress").read_bytes().rstrip(b"\0")
+    bad = tmp_path / "cut.bin"
+    bad.write_bytes(data[: int(len(data) * keep)])
+    assert main(["convert", str(bad), "-o", str(tmp_path / "x.pb.gz")]) == 1
+    err = capfd.readouterr().err.strip()
+    assert err.startswith("profkit: ") and "\n" not in err and "memray capture" in err
+    assert "Memray ERROR" not in err
+    assert not (tmp_path / "x.pb.gz").exists()
+
+
 @pytest.mark.go
 def test_memray_profile_opens_in_go_pprof(tmp_path: Path, go_pprof) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "heap.pb.gz"
