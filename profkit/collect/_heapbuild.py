@@ -73,7 +73,15 @@ _module_by_file: Dict[str, str] = {}
 
 
 def module_for_file(filename: str) -> str:
-    """Return the name of the loaded module whose ``__file__`` is ``filename`` ("" if none)."""
+    """Return the name of the loaded module whose ``__file__`` is ``filename`` (a guess from
+    the file name if none). The program run by ``profkit run`` is ``__main__``, as the
+    native hook names it from the frames' globals, even after it has ended."""
+    from profkit.collect import runner
+
+    if runner.program_globals.get("__file__") == filename:
+        name = runner.program_globals.get("__name__")
+        if isinstance(name, str):
+            return name
     name = _module_by_file.get(filename)
     if name is None:
         for mod_name, mod in list(sys.modules.items()):
@@ -85,6 +93,8 @@ def module_for_file(filename: str) -> str:
 
 
 def _guess_module(filename: str) -> str:
+    if filename.startswith("<frozen ") and filename.endswith(">"):
+        return filename[len("<frozen "):-1]  # a frozen stdlib module, e.g. posixpath
     if filename.startswith("<"):
         return ""
     base = filename.rsplit("/", 1)[-1]
@@ -102,15 +112,17 @@ def frames_from_codes(stack: Sequence[Tuple[object, int, object]],
     from profkit.collect._stackcapture import KEEP, STOP, frame_kind, function_name
 
     out: List[FrameKey] = []
-    leaf_kind = -1
+    leaf_kind = root_kind = -1
+    module_level = False  # is the root-most frame kept a module's top level?
     for code, line, module in stack:
-        kind = frame_kind(code)  # type: ignore[arg-type]
+        kind = root_kind = frame_kind(code)  # type: ignore[arg-type]
         if leaf_kind < 0:
             leaf_kind = kind
         if kind == STOP:
             break
         if kind != KEEP:
             continue
+        module_level = code.co_name == "<module>"  # type: ignore[attr-defined]
         key = (id(code), line)
         fk = cache.get(key)
         if fk is None:
@@ -121,12 +133,21 @@ def frames_from_codes(stack: Sequence[Tuple[object, int, object]],
             fk = FrameKey(name, filename, line, code.co_firstlineno)  # type: ignore[attr-defined]
             cache[key] = fk
         out.append(fk)
-    return None if stack and is_profkits(leaf_kind, out) else out
+    return None if stack and is_profkits(leaf_kind, root_kind, module_level, out) else out
 
 
-def is_profkits(leaf_kind: int, kept: Sequence[FrameKey]) -> bool:
-    """True for an allocation by profkit itself: made in profkit's code (``leaf_kind`` is
-    not ``KEEP``) with no caller left but ``threading``'s (a profkit thread), or none."""
-    from profkit.collect._stackcapture import KEEP
+def is_profkits(leaf_kind: int, root_kind: int, module_level: bool,
+                kept: Sequence[FrameKey]) -> bool:
+    """True for an allocation by profkit itself, given the ``frame_kind`` of the stack's leaf
+    and root-most frames, whether the root-most frame kept is a module's top level, and
+    the frames kept. The program's stacks end in its own code or, under ``profkit run``,
+    at the runner (``STOP``) right below the program's ``<module>`` frame. So these are
+    profkit's: a stack rooted in profkit's launcher (root-most frame ``HIDE``); one that
+    reaches the runner from anything but a module's top level (the runner's own work);
+    one made in profkit's code (``leaf_kind`` not ``KEEP``) with no caller left but
+    ``threading``'s (a profkit thread)."""
+    from profkit.collect._stackcapture import HIDE, KEEP, STOP
 
+    if root_kind == HIDE or (root_kind == STOP and not module_level):
+        return True
     return leaf_kind != KEEP and all(fk.filename == threading.__file__ for fk in kept)

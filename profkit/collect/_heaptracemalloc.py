@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dis
 import linecache
+import sys
 import tracemalloc
 from types import CodeType
 from typing import Dict, List, Optional, Tuple
 
 from profkit.collect._heapbuild import HeapRecord, is_profkits, module_for_file
-from profkit.collect._stackcapture import KEEP, STOP, file_kind, function_name
+from profkit.collect._stackcapture import HIDE, KEEP, STOP, file_kind, function_name, hidden_files
 from profkit.collect.frames import is_hidden
 from profkit.model.builder import FrameKey
 
@@ -96,20 +97,28 @@ class TracemallocHeap:
         called where it is defined) gets the next enclosing function. None: profkit's own."""
         out: List[FrameKey] = []
         skip = 0
-        leaf_kind = -1
+        leaf_kind = root_kind = -1
+        module_level = False
         for i, (filename, line) in enumerate(key):
             skip = skip + 1 if i and key[i - 1] == (filename, line) else 0
             kind = KEEP
-            if is_hidden(filename):
+            if filename in hidden_files:  # profkit run's launcher
+                kind = HIDE
+            elif is_hidden(filename):
                 code = self._innermost_code(filename, line, skip)
                 kind = file_kind(filename, code.co_name if code is not None else "")
+            root_kind = kind
             if leaf_kind < 0:
                 leaf_kind = kind
             if kind == STOP:
                 break
             if kind == KEEP:
                 out.append(self._frame(filename, line, skip))
-        return None if key and is_profkits(leaf_kind, out) else out
+                code = self._innermost_code(filename, line, skip)
+                # no source: unknown; a ``def`` line belongs to the enclosing code too
+                module_level = (code is None or code.co_name == "<module>"
+                                or code.co_firstlineno == line)
+        return None if key and is_profkits(leaf_kind, root_kind, module_level, out) else out
 
     def _frame(self, filename: str, line: int, skip: int = 0) -> FrameKey:
         fk = self._names.get((filename, line, skip))
@@ -143,6 +152,10 @@ def function_name_for_unknown(module: str, line: int) -> str:
 def _code_spans(filename: str) -> List[Tuple[int, int, CodeType]]:
     """Return (first line, last line, code) for every code object compiled from ``filename``."""
     source = "".join(linecache.getlines(filename))
+    if not source and filename.startswith("<frozen ") and filename.endswith(">"):
+        module = sys.modules.get(filename[len("<frozen "):-1])  # frozen stdlib: its .py file
+        path = getattr(module, "__file__", None)
+        source = "".join(linecache.getlines(path)) if isinstance(path, str) else ""
     if not source:
         return []
     try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import _thread
 import sys
 from types import CodeType, FrameType
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from profkit.collect.frames import ROOT_FUNCTIONS, is_hidden
 from profkit.model.builder import FrameKey, qualified_name
@@ -33,6 +33,8 @@ _registry_lock = _thread.allocate_lock()  # raw: never a profiled wrapper
 KEEP, HIDE, STOP = 0, 1, 2
 """``frame_kind`` results: keep the frame, leave it out, end the stack here (not kept)."""
 _kinds: Dict[CodeType, int] = {}
+hidden_files: Set[str] = set()
+"""Files of the frames ``hide_callers`` marked (for backends that see file names only)."""
 
 
 def file_kind(filename: str, function: str) -> int:
@@ -49,6 +51,7 @@ def hide_callers(frame: Optional[FrameType]) -> None:
     while frame is not None:
         if _kinds.get(frame.f_code) != STOP:
             _kinds[frame.f_code] = HIDE
+            hidden_files.add(frame.f_code.co_filename)
         frame = frame.f_back
 
 

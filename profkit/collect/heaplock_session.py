@@ -29,13 +29,12 @@ class HeapRunCollector:
         heap.start(self.interval_bytes)
 
     def stop(self) -> List[Tuple[str, Profile]]:
-        """Snapshot the heap profile, then stop the profiler."""
+        """Stop the profiler, then build the profile from what it recorded up to the stop
+        (the tracemalloc backend reads the heap once, at its stop)."""
         from profkit.collect import heap
 
-        try:
-            return [(self.path, heap.snapshot())]
-        finally:
-            heap.stop()
+        heap.stop()
+        return [(self.path, heap.snapshot())]
 
 
 class LockRunCollector:

@@ -55,3 +55,40 @@ def test_collectors_work_without_c_extensions(tmp_path: Path) -> None:
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok"
+
+
+RUN_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.modules["profkit.collect._heaphook"] = None   # force the tracemalloc backend
+    from profkit.collect import _heaptracemalloc
+    polls = []
+    poll = _heaptracemalloc.TracemallocHeap.poll
+    def counted(self):
+        polls.append(1)
+        poll(self)
+    _heaptracemalloc.TracemallocHeap.poll = counted
+    from profkit.cli import main
+    code = main(["run", "--heap", sys.argv[1], "--", "python", sys.argv[2]])
+    print(code, len(polls))
+""")
+APP = textwrap.dedent("""
+    def keep_alive():
+        return [bytearray(1 << 20) for _ in range(10)]
+    kept = keep_alive()
+""")
+
+
+def test_run_with_tracemalloc_backend_polls_once_and_names_main_like_the_hook(
+        tmp_path: Path) -> None:
+    from profkit.model import load
+
+    (tmp_path / "runner.py").write_text(RUN_SCRIPT)
+    (tmp_path / "fallbackapp.py").write_text(APP)
+    out = tmp_path / "heap.pb.gz"
+    proc = subprocess.run([sys.executable, str(tmp_path / "runner.py"), str(out),
+                           str(tmp_path / "fallbackapp.py")], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["0", "1"]  # exit code 0, one tracemalloc poll
+    names = {loc.lines[0].function.name for s in load(out).samples for loc in s.locations}
+    assert "__main__.keep_alive" in names and not any(n.startswith("fallbackapp.") for n in names)
