@@ -22,6 +22,7 @@ from profkit.collect.frames import DEFAULT_MAX_DEPTH
 from profkit.collect.sampler import Sampler
 from profkit.model import Profile
 from profkit.model.codec import serialize, write_atomic
+from profkit.model.errors import ProfkitError
 
 
 class RunCollector(Protocol):
@@ -117,8 +118,8 @@ class RunSession:
                 try:
                     write_atomic(path, serialize(profile))
                     self.written.append((path, profile))
-                except Exception as e:
-                    self.errors.append(f"cannot write {path}: {e}")
+                except Exception as e:  # WriteError already names the path and the reason
+                    self.errors.append(str(e) if isinstance(e, ProfkitError) else f"{path}: {e}")
         return self.written
 
 

@@ -256,6 +256,17 @@ def test_bad_usage_is_one_line_exit_2_before_the_program_runs(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".profkit")] == []
 
 
+def test_output_lost_during_the_run_is_one_line_naming_the_file_once(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    code = "import shutil; shutil.rmtree('d')"  # the program removes the output's directory
+    proc = _profkit("run", "--cpu", "d/c.pb.gz", "--", "python", "-c", code, env=_env(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("profkit: d/c.pb.gz: cannot write (")
+    assert lines[0].count("c.pb.gz") == 1, lines[0]
+
+
 def test_python_zipapp_and_python_shebang_scripts_still_run(tmp_path: Path) -> None:
     import zipapp
 
