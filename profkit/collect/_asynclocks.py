@@ -60,8 +60,12 @@ class ProfiledAsyncLock(OriginalLock):  # type: ignore[misc,valid-type]
         self._profkit_last_reset = 0
 
     async def acquire(self) -> bool:  # type: ignore[override]
-        """Acquire like ``asyncio.Lock.acquire``; a suspended acquire is timed."""
-        if not self.locked() or not state.enabled:
+        """Acquire like ``asyncio.Lock.acquire``; a suspended acquire is timed.
+
+        Any acquire while the lock is held or has waiters is timed: right after a release
+        the lock is free but owed to the woken waiter, and a newcomer queues behind it.
+        """
+        if (not self.locked() and not getattr(self, "_waiters", None)) or not state.enabled:
             return bool(await super().acquire())
         t0 = perf_counter_ns()
         self._profkit_waiters += 1

@@ -158,6 +158,40 @@ def test_asyncio_lock_wait_and_holder_attribution() -> None:
     assert holder_delay == pytest.approx(waited * 1e9 + 0.05e9, rel=0.2)
 
 
+def test_asyncio_lock_newcomer_behind_a_woken_waiter_is_timed() -> None:
+    """Right after a release the lock is free but owed to the woken waiter: a newcomer that
+    acquires then (here the releasing task itself) waits, and that wait is a block event."""
+    async def main() -> float:
+        lock = asyncio.Lock()
+
+        async def first_in_line() -> None:
+            async with lock:
+                await asyncio.sleep(0.2)
+
+        await lock.acquire()
+        task = asyncio.ensure_future(first_in_line())
+        await asyncio.sleep(0.01)  # first_in_line is now waiting
+        lock.release()             # ... and woken, but has not run yet
+        assert not lock.locked()
+        t0 = time.perf_counter()
+        await lock.acquire()       # the newcomer: queued behind the woken waiter
+        waited = time.perf_counter() - t0
+        lock.release()
+        await task
+        return waited
+
+    locks.reset()
+    locks.enable()
+    try:
+        waited = asyncio.run(main())
+    finally:
+        locks.disable()
+    assert waited > 0.15
+    newcomer = sum(s.values[1] for s in locks.block_profile().samples
+                   if s.locations[0].lines[0].function.name.endswith("main"))
+    assert newcomer == pytest.approx(waited * 1e9, rel=0.2)
+
+
 def test_asyncio_semaphore_condition_event_are_block_events() -> None:
     marks: List[float] = []
 
