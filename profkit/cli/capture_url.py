@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from profkit.cli.cmd_capture import TYPES
 from profkit.endpoints.catalog import BY_NAME
 from profkit.endpoints.config import DEFAULT_PREFIX
 from profkit.errors import CommandError, InputError, ProfileFormatError
 from profkit.model import Profile, parse
 
-TYPES = ("cpu", "wall", "heap", "allocs", "threads", "threadcreate", "block", "mutex")
 MAX_BODY = 256 * 1024 * 1024
 MAX_SECONDS = 366 * 24 * 3600  # a year: longer windows or timeouts are typos
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 
 NAME = "capture"
+# Profile types a URL capture can ask for; capture_url checks URLs against the same tuple.
+# Kept here so that building the parser (every profkit command) imports no HTTP client.
+TYPES = ("cpu", "wall", "heap", "allocs", "threads", "threadcreate", "block", "mutex")
 HELP = "capture a profile from a service's /debug/profile endpoint, or from a PID (py-spy)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register this command's arguments."""
-    from profkit.cli.capture_url import TYPES
-
     p.add_argument("url", nargs="?", default=None, metavar="URL",
                    help="service URL (http://HOST:PORT), a prefix, or a full endpoint URL")
     p.add_argument("--pid", type=int, default=None,

@@ -21,7 +21,6 @@ from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 from profkit.collect.frames import DEFAULT_MAX_DEPTH
 from profkit.collect.sampler import Sampler
 from profkit.model import Profile
-from profkit.model.codec import serialize, write_atomic
 from profkit.model.errors import ProfkitError
 
 
@@ -114,6 +113,8 @@ class RunSession:
             except Exception as e:
                 self.errors.append(f"stopping {type(c).__name__} failed: {e}")
                 continue
+            from profkit.model.codec import serialize, write_atomic  # protobuf: only now
+
             for path, profile in pairs:
                 try:
                     write_atomic(path, serialize(profile))
