@@ -267,6 +267,19 @@ def test_output_lost_during_the_run_is_one_line_naming_the_file_once(tmp_path: P
     assert lines[0].count("c.pb.gz") == 1, lines[0]
 
 
+def test_the_program_starts_without_protobuf_or_http_client_loaded(tmp_path: Path) -> None:
+    """profkit run's own imports are start-up cost and long-lived objects in the program's heap."""
+    code = (
+        "import sys; heavy = sorted(m for m in sys.modules if m.startswith("
+        "('google.protobuf', 'urllib.request', 'profkit.endpoints', 'rich', 'importlib.metadata')));"
+        "print(','.join(heavy))"
+    )
+    proc = _profkit("run", "--cpu", "c.pb.gz", "--", "python", "-c", code, env=_env(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", proc.stdout
+    assert load(str(tmp_path / "c.pb.gz")).sample_types  # and the profile is still written
+
+
 def test_python_zipapp_and_python_shebang_scripts_still_run(tmp_path: Path) -> None:
     import zipapp
 
