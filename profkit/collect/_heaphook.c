@@ -16,6 +16,15 @@
  * blocks of different sizes is not scaled by their average (which undercounts
  * small blocks and biases bytes).
  *
+ * Frees: every free of the process goes through hook_free, and only the rare sampled
+ * blocks are of interest. An inline filter rejects almost all of them before the
+ * pointer table is touched: nothing is live (n_live == 0), or the pointer's bit in a
+ * 16 KiB bitmap (one bit per hashed pointer, set for every live sampled block) is
+ * clear. Bits are not cleared on removal; the bitmap is rebuilt from the table once
+ * removals since the last rebuild exceed the live count (plus a constant), which
+ * keeps false positives near n_live / 2^17 at an amortised cost of O(1) per
+ * sampled free.
+ *
  * Reentrancy: while the hook captures a stack (which may create frame objects on
  * 3.11+) or while Python reads the tables, `busy` is set and allocations pass
  * straight through unsampled; the cyclic GC is disabled around the capture so no
@@ -73,6 +82,9 @@ static frame_t *frames = NULL;
 static uint32_t n_frames = 0, cap_frames = 0;
 static live_t *live = NULL;
 static size_t n_live = 0, cap_live = 0;
+#define FILTER_LOG2 17 /* bits in the free filter: 2^17 bits = 16 KiB */
+static uint64_t live_filter[(1u << FILTER_LOG2) / 64];
+static size_t filter_stale = 0; /* removals since the filter was last rebuilt */
 static uint64_t n_sampled = 0;
 static int hook_seen = -1; /* counts hook_malloc calls while was_removed() probes */
 static PyObject *name_key = NULL; /* interned "__name__" */
@@ -110,6 +122,29 @@ static inline size_t ptr_hash(uintptr_t p) {
     return (size_t)h;
 }
 
+static inline size_t filter_bit(uintptr_t p) {
+    return (size_t)((((uint64_t)p >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - FILTER_LOG2));
+}
+
+static inline void filter_set(uintptr_t p) {
+    size_t b = filter_bit(p);
+    live_filter[b >> 6] |= (uint64_t)1 << (b & 63);
+}
+
+/* False means ptr is certainly not a live sampled block. */
+static inline int filter_maybe(uintptr_t p) {
+    size_t b = filter_bit(p);
+    return (live_filter[b >> 6] >> (b & 63)) & 1;
+}
+
+static void filter_rebuild(void) {
+    memset(live_filter, 0, sizeof(live_filter));
+    for (size_t i = 0; i < cap_live; i++) {
+        if (live[i].ptr) filter_set(live[i].ptr);
+    }
+    filter_stale = 0;
+}
+
 static int live_grow(void) {
     size_t new_cap = cap_live ? cap_live * 2 : 1024;
     live_t *t = (live_t *)calloc(new_cap, sizeof(live_t));
@@ -132,6 +167,7 @@ static void live_add(void *ptr, uint32_t stack, size_t size) {
     size_t j = ptr_hash((uintptr_t)ptr) & (cap_live - 1);
     while (live[j].ptr && live[j].ptr != (uintptr_t)ptr) j = (j + 1) & (cap_live - 1);
     if (!live[j].ptr) n_live++;
+    filter_set((uintptr_t)ptr);
     live[j].ptr = (uintptr_t)ptr;
     live[j].stack = stack;
     live[j].size = size;
@@ -155,7 +191,11 @@ static void live_remove(void *ptr) {
                 size_t k = i;
                 for (;;) {
                     k = (k + 1) & mask;
-                    if (!live[k].ptr) { n_live--; return; }
+                    if (!live[k].ptr) {
+                        n_live--;
+                        if (++filter_stale > n_live + 4096) filter_rebuild();
+                        return;
+                    }
                     size_t home = ptr_hash(live[k].ptr) & mask;
                     if (i <= k ? (i < home && home <= k) : (i < home || home <= k)) continue;
                     break;
@@ -166,6 +206,13 @@ static void live_remove(void *ptr) {
         }
         j = (j + 1) & mask;
     }
+}
+
+/* The hot path of every free: reject, inline, pointers that cannot be sampled blocks. */
+static inline void on_free(void *ptr) {
+    if (__builtin_expect(n_live == 0, 0)) return;
+    if (__builtin_expect(!filter_maybe((uintptr_t)ptr), 1)) return;
+    live_remove(ptr);
 }
 
 static int index_grow(void) {
@@ -352,7 +399,7 @@ static void *hook_realloc(void *ctx, void *ptr, size_t new_size) {
     void *p = a->realloc(a->ctx, ptr, new_size);
     if (p != NULL) {
         /* accounted as free(old) + malloc(new), like tracemalloc and memray */
-        live_remove(ptr);
+        on_free(ptr);
         on_alloc(p, new_size);
     }
     return p;
@@ -360,7 +407,7 @@ static void *hook_realloc(void *ctx, void *ptr, size_t new_size) {
 
 static void hook_free(void *ctx, void *ptr) {
     PyMemAllocatorEx *a = (PyMemAllocatorEx *)ctx;
-    live_remove(ptr);
+    on_free(ptr);
     a->free(a->ctx, ptr);
 }
 
@@ -377,6 +424,8 @@ static void clear_tables(void) {
     n_stacks = 0;
     if (stack_index) memset(stack_index, 0, cap_index * sizeof(uint32_t));
     if (live) memset(live, 0, cap_live * sizeof(live_t));
+    memset(live_filter, 0, sizeof(live_filter));
+    filter_stale = 0;
     n_live = 0;
     n_sampled = 0;
     busy = 0;
@@ -434,6 +483,7 @@ static PyObject *hh_stop(PyObject *self, PyObject *unused) {
     if (installed && was_removed()) {
         installed = 0; /* frees are not seen any more: forget live blocks */
         if (live) memset(live, 0, cap_live * sizeof(live_t));
+        memset(live_filter, 0, sizeof(live_filter));
         n_live = 0;
     }
     if (installed) {
@@ -449,6 +499,7 @@ static PyObject *hh_stop(PyObject *self, PyObject *unused) {
             installed = 0;
             /* Live blocks freed from now on are not seen: forget them. */
             if (live) memset(live, 0, cap_live * sizeof(live_t));
+            memset(live_filter, 0, sizeof(live_filter));
             n_live = 0;
         }
     }
