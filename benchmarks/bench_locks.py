@@ -2,7 +2,9 @@
 
 Run: ``.venv/bin/python benchmarks/bench_locks.py [--quick]``. Prints ns per pair for a
 plain ``threading.Lock`` and for the profiled locks (C fast path and its pure-Python
-twin; ``acquire(); release()`` and ``with``), then the wall-time ratio profiled/plain
+twin; ``acquire(); release()`` and ``with``), ns to create a lock (``Lock()``,
+``RLock()``, ``asyncio.Lock()``) plain and while profiling, ns per uncontended
+``async with`` of ``asyncio.Lock`` and ``asyncio.Semaphore``, then the wall-time ratio profiled/plain
 of 8 threads on one lock, as the median of interleaved pairs of subprocess runs (each
 run a fresh interpreter), pinned to one CPU with ``taskset`` when it exists (on 2
 cores the unpinned workload is bimodal, see the field notes).
@@ -10,6 +12,7 @@ cores the unpinned workload is bimodal, see the field notes).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import statistics
@@ -18,6 +21,7 @@ import sys
 import threading
 import time
 import timeit
+from typing import Any, Callable
 
 WORKLOAD = r"""
 import sys, threading, time
@@ -51,6 +55,55 @@ def ns_per_pair(locks_by_name: dict[str, object], number: int) -> dict[str, tupl
             wth = timeit.timeit("with l: pass", globals=g, number=number) / number * 1e9
             best[name][0] = min(best[name][0], acq)
             best[name][1] = min(best[name][1], wth)
+    return {name: (v[0], v[1]) for name, v in best.items()}
+
+
+def creation_ns(number: int) -> dict[str, tuple[float, float]]:
+    """Return factory name -> (plain ns, profiled ns) per call, best of 7 interleaved."""
+    from profkit.collect import locks
+
+    factories: dict[str, Callable[[], Any]] = {
+        "Lock()": lambda: threading.Lock, "RLock()": lambda: threading.RLock,
+        "asyncio.Lock()": lambda: asyncio.Lock}
+    best = {name: [float("inf"), float("inf")] for name in factories}
+    for _ in range(7):
+        for i, enabled in enumerate((False, True)):
+            if enabled:
+                locks.enable()
+            try:
+                for name, get in factories.items():
+                    t = timeit.timeit(get(), number=number) / number * 1e9
+                    best[name][i] = min(best[name][i], t)
+            finally:
+                if enabled:
+                    locks.disable()
+    return {name: (v[0], v[1]) for name, v in best.items()}
+
+
+def asyncio_ns(number: int) -> dict[str, tuple[float, float]]:
+    """Return name -> (plain ns, profiled ns) per uncontended ``async with``, best of 7."""
+    from profkit.collect import locks
+
+    async def loop(obj: Any) -> float:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            async with obj:
+                pass
+        return (time.perf_counter() - t0) / number * 1e9
+
+    kinds: dict[str, Callable[[], Any]] = {
+        "asyncio.Lock": lambda: asyncio.Lock(), "asyncio.Semaphore": lambda: asyncio.Semaphore()}
+    best = {name: [float("inf"), float("inf")] for name in kinds}
+    for _ in range(7):
+        for i, enabled in enumerate((False, True)):
+            if enabled:
+                locks.enable()
+            try:
+                for name, make in kinds.items():
+                    best[name][i] = min(best[name][i], asyncio.run(loop(make())))
+            finally:
+                if enabled:
+                    locks.disable()
     return {name: (v[0], v[1]) for name, v in best.items()}
 
 
@@ -99,6 +152,12 @@ def main() -> None:
           f"  ratio {profiled_r[0] / plain_r[0]:.2f}")
     print(f"  RLock with             plain {plain_r[1]:6.1f}  profiled {profiled_r[1]:6.1f}"
           f"  ratio {profiled_r[1] / plain_r[1]:.2f}")
+    print(f"lock creation, ns per call (best of 7 interleaved x {number // 10}):")
+    for name, (a, b) in creation_ns(number // 10).items():
+        print(f"  {name:22s} plain {a:6.1f}  profiling {b:6.1f}  ratio {b / a:.2f}")
+    print(f"uncontended `async with`, ns (best of 7 interleaved x {number // 10}):")
+    for name, (a, b) in asyncio_ns(number // 10).items():
+        print(f"  {name:22s} plain {a:6.1f}  profiled  {b:6.1f}  ratio {b / a:.2f}")
     pairs = 3 if quick else 7
     t0 = time.perf_counter()
     ratio, p, q = contended_ratio(pairs)

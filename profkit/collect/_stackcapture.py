@@ -123,15 +123,38 @@ def to_frame_keys(stack: RawStack, cache: Dict[Tuple[int, int], FrameKey]) -> Li
     return keys
 
 
+_SITE_CACHE_MAX = 4096
+_sites: Dict[Tuple[int, int, int], Tuple[CodeType, str]] = {}
+"""ids of (code, skip_modules) and f_lasti of a frame that is its own site -> (code, site);
+the code is kept to pin its id (hashing a code object itself is slow)."""
+
+
 def caller_site(frame: Optional[FrameType], skip_modules: FrozenSet[str]) -> str:
     """Return ``module:line`` of the first frame whose module is not in ``skip_modules``
-    and that is not one of profkit's own frames."""
+    and that is not one of profkit's own frames.
+
+    Cached per calling instruction when ``frame`` itself is the site (the common case:
+    a lock created in the program's code), so creating a lock stays cheap.
+    """
+    if frame is None:
+        return "?"
+    code = frame.f_code
+    key = (id(code), frame.f_lasti, id(skip_modules))
+    hit = _sites.get(key)
+    if hit is not None and hit[0] is code:
+        return hit[1]
+    first = frame
     while frame is not None and (frame.f_globals.get("__name__") in skip_modules
                                  or frame_kind(frame.f_code) != KEEP):
         frame = frame.f_back
     if frame is None:
         return "?"
-    return f"{frame.f_globals.get('__name__', '?')}:{frame.f_lineno}"
+    site = f"{frame.f_globals.get('__name__', '?')}:{frame.f_lineno}"
+    if frame is first:
+        if len(_sites) >= _SITE_CACHE_MAX:
+            _sites.clear()
+        _sites[key] = (code, site)
+    return site
 
 
 def current_frame(depth: int = 1) -> Optional[FrameType]:
