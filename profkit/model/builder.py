@@ -2,7 +2,9 @@
 
 Functions are interned by (name, filename, start_line), locations by (function,
 line); samples with the same stack and labels are summed, so adding the same stack
-twice costs a dict lookup. ``build()`` returns a valid Profile with one Mapping (so
+twice costs a dict lookup. With ``limits`` (importers of untrusted files), distinct
+samples, locations and functions are capped (``profkit.model.limits``: LimitError,
+one line, when one more would pass). ``build()`` returns a valid Profile with one Mapping (so
 ``go tool pprof`` does not warn "Main binary filename not available").
 
 Names: pprof strips ``<...>`` from names that look like C++ (``<module>`` becomes
@@ -17,6 +19,7 @@ import time
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 from typing import Mapping as MappingT
 
+from profkit.model.limits import Limits
 from profkit.model.profile import Function, Line, Location, Mapping, Profile, Sample, ValueType
 
 
@@ -53,7 +56,10 @@ class ProfileBuilder:
         doc_url: str = "",
         mapping_filename: str = "",
         comments: Sequence[str] = (),
+        limits: Optional[Limits] = None,
     ) -> None:
+        """``limits``: bound what untrusted input can build (importers pass
+        ``current_limits()``); None (collectors) means no bound."""
         self.sample_types = [ValueType(t, u) for t, u in sample_types]
         self.period_type = ValueType(*period_type) if period_type else None
         self.period = period
@@ -72,12 +78,15 @@ class ProfileBuilder:
         self._locations: Dict[FrameKey, Location] = {}
         self._samples: Dict[Tuple[Tuple[int, ...], LabelKey, LabelKey], Sample] = {}
         self._width = len(self.sample_types)
+        self._limits = limits
 
     def function(self, name: str, filename: str = "", start_line: int = 0) -> Function:
         """Return the interned Function for (name, filename, start_line)."""
         key = (name, filename, start_line)
         f = self._functions.get(key)
         if f is None:
+            if self._limits is not None:
+                self._limits.check("functions", len(self._functions) + 1)
             f = Function(len(self._functions) + 1, name, name, filename, start_line)
             self._functions[key] = f
         return f
@@ -86,6 +95,8 @@ class ProfileBuilder:
         """Return the interned Location for one frame."""
         loc = self._locations.get(frame)
         if loc is None:
+            if self._limits is not None:
+                self._limits.check("locations", len(self._locations) + 1)
             fn = self.function(frame.name, frame.filename, frame.start_line)
             loc = Location(len(self._locations) + 1, self.mapping, 0, [Line(fn, frame.line)])
             self._locations[frame] = loc
@@ -119,6 +130,8 @@ class ProfileBuilder:
         key = (tuple(loc.id for loc in locations), lkey, nkey)
         s = self._samples.get(key)
         if s is None:
+            if self._limits is not None:
+                self._limits.check("samples", len(self._samples) + 1)
             s = Sample(list(locations), list(values))
             if labels:
                 s.labels = {k: [v] for k, v in labels.items()}

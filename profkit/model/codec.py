@@ -3,7 +3,10 @@
 ``parse`` never trusts its input: inflation is capped (see ``profkit.model.fileio``:
 a gzip bomb is rejected once its output passes ``max_profile_bytes()``, with peak
 memory about the cap), every string index and id reference is range-checked, and
-the result passes ``check_valid``. Every failure is a ``ProfileFormatError`` with one
+the result passes ``check_valid``. Counts are bounded by ``profkit.model.limits``
+(checked by ``wirescan.prepare`` before a big message is decoded, so that peak
+memory follows the limits, not the input; runs of identical samples are merged
+there). Every failure is a ``ProfileFormatError`` with one
 line that says what is wrong. ``serialize`` refuses values that do not fit int64.
 ``save`` writes atomically (``fileio.write_atomic``: a failure is one-line
 ``WriteError`` and never leaves a half-written file). The file helpers of
@@ -32,8 +35,10 @@ from profkit.model.fileio import (
     resolve_cap,
     write_atomic,
 )
+from profkit.model.limits import current_limits
 from profkit.model.profile import Function, Line, Location, Mapping, Profile, Sample, ValueType
 from profkit.model.validate import check_int64, check_valid
+from profkit.model.wirescan import prepare
 
 __all__ = [  # the file helpers are re-exported from profkit.model.fileio
     "DEFAULT_MAX_BYTES", "MAX_BYTES_ENV", "Buffer", "PathLike", "WriteError", "bomb_message",
@@ -42,11 +47,15 @@ __all__ = [  # the file helpers are re-exported from profkit.model.fileio
 ]
 
 def _decode_message(raw: Buffer) -> Any:
+    """Decode ``raw`` within the limits in force (``profkit.model.limits``)."""
+    limits = current_limits()
+    raw = prepare(raw, limits)  # a big message is walked first: refused before it is built
     msg = ProfileMessage()
     try:
         msg.ParseFromString(raw)
     except (DecodeError, RuntimeError, ValueError) as e:
         raise ProfileFormatError(f"not a valid profile.proto message ({e})") from None
+    limits.check_message(msg)
     return msg
 
 

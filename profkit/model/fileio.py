@@ -7,18 +7,22 @@ Input is never trusted: a file and what it inflates to are capped at
 passes the cap, so a gzip bomb is rejected with peak memory about the cap. Every
 failure is one line: ProfileFormatError for bad input, WriteError
 (``OUT: cannot write (reason)``) for output. ``write_atomic`` writes a temporary
-file in the target directory and renames it: a failure never leaves a partial file.
+file in the target directory and renames it: a failure never leaves a partial file;
+``-`` (stdout), FIFOs and devices are written through, and a replaced file keeps
+its mode and owner.
 ``profkit.model.codec`` re-exports all of this.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import zlib
 from typing import Optional, Union
 
 from profkit.model.errors import ProfileFormatError, ProfkitError
+from profkit.model.limits import positive_env
 
 __all__ = [
     "DEFAULT_MAX_BYTES", "MAX_BYTES_ENV", "Buffer", "PathLike", "WriteError", "bomb_message",
@@ -56,19 +60,7 @@ def max_profile_bytes() -> int:
 
     Raises ProfkitError (one line) if the variable is set but not a positive integer.
     """
-    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ProfkitError(
-            f"{MAX_BYTES_ENV}={raw!r} is not a positive number of bytes: unset it or "
-            f"give one, e.g. {DEFAULT_MAX_BYTES}"
-        )
-    return value
+    return positive_env(MAX_BYTES_ENV, DEFAULT_MAX_BYTES, "number of bytes")
 
 
 def resolve_cap(max_bytes: Optional[int]) -> int:
@@ -166,26 +158,88 @@ def _reason(e: OSError, name: str) -> str:
     return e.strerror or type(e).__name__
 
 
+def _write_through(name: str, data: bytes) -> None:
+    """Write ``data`` into the existing non-regular file ``name`` (FIFO, device)."""
+    try:
+        fd = os.open(name, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    except OSError as e:
+        raise WriteError(name, _reason(e, name)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise WriteError(name, e.strerror or type(e).__name__) from None
+
+
+def _write_stdout(data: bytes) -> None:
+    import sys
+
+    out = getattr(sys.stdout, "buffer", None)
+    try:
+        if out is None:  # a text-only stdout (captured): bytes cannot go there as is
+            raise WriteError("-", "standard output does not accept bytes")
+        out.write(data)
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise WriteError("-", e.strerror or type(e).__name__) from None
+
+
+def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
+    """Give the new file the mode and (as far as allowed) the owner of the one it replaces."""
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))
+    if hasattr(os, "fchown") and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+        for uid, gid in ((old.st_uid, old.st_gid), (-1, old.st_gid)):
+            try:
+                os.fchown(fd, uid, gid)
+                return
+            except OSError:
+                continue  # not root: keep what we may (the group), never fail the write
+
+
 def write_atomic(path: PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename; nothing partial remains.
+    """Write ``data`` to ``path`` without ever leaving a partial file, respecting what is there.
+
+    * ``-`` writes to standard output.
+    * An existing FIFO, device or socket is written through (opened, not replaced):
+      ``-o /dev/null`` stays a device, a FIFO's reader gets the data.
+    * A symbolic link is followed: its target is replaced, the link stays.
+    * A regular file is written via a temporary file in its directory and renamed
+      over it; an existing file's mode and owner are kept (a private 0600 profile
+      stays 0600), a new file gets ``0666 & ~umask``.
 
     Raises WriteError (``PATH: cannot write (reason)``, one line) on any OS error, e.g.
     ``path`` is a directory, the directory is missing or read-only, the disk is full;
     the temporary file is removed and an existing ``path`` is left untouched.
     """
     name = os.fspath(path)
-    if os.path.isdir(name):
+    if name == "-":
+        _write_stdout(data)
+        return
+    try:
+        old: Optional[os.stat_result] = os.stat(name)
+    except OSError:
+        old = None
+    if old is not None and stat.S_ISDIR(old.st_mode):
         raise WriteError(name, "it is a directory: give a file name")
-    directory = os.path.dirname(os.path.abspath(name))
+    if old is not None and not stat.S_ISREG(old.st_mode):
+        _write_through(name, data)
+        return
+    target = os.path.realpath(name) if os.path.islink(name) else name
+    directory = os.path.dirname(os.path.abspath(target))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".profkit-", suffix=".tmp", dir=directory)
     except OSError as e:
         raise WriteError(name, _reason(e, name)) from None
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual mode
+        if old is None:
+            os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual mode
+        else:
+            _keep_owner_and_mode(fd, old)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, name)
+        os.replace(tmp, target)
     except BaseException as e:
         try:
             os.unlink(tmp)
