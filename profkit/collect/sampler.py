@@ -4,9 +4,20 @@ One daemon thread wakes ``rate_hz`` times a second, reads ``sys._current_frames(
 and, for every other Python thread, its CPU clock. Each sample is weighted by what
 was measured since the previous one, not by the nominal period: the thread's CPU-time
 delta (CPU profile; a sleeping or blocked thread adds nothing) and the wall-time delta
-(wall profile; every thread, idle ones included). The sampler is held back by the GIL
-switch interval, so the achieved rate is lower than asked at high rates; it is
-reported in a profile comment.
+(wall profile; every thread, idle ones included).
+
+Where the CPU goes (``cpu_attribution``): on Linux the sampler wakes up without the
+GIL (``_cpuwake``) and probes every thread's CPU clock over 50 us before it asks for
+the GIL; a thread whose clock advanced then was on a CPU at that instant. Only such
+samples are charged (the CPU the thread used since its previous one), and only if the
+thread ran little between the probe and the reading of its stack. A thread waiting
+for the GIL, a lock or I/O is therefore never charged at the line it waits at (which
+is where a GIL-bound sampler would otherwise catch it, biasing short request threads
+towards their log writes and socket sends). While it waits for the GIL the sampler
+lowers the switch interval, so the running thread hands the GIL over within ~200 us.
+Threads never seen on a CPU have their CPU estimated from the threads with the same
+entry point. Without ``_cpuwake`` every sample with a CPU delta is charged. The
+achieved rate and how much CPU was estimated are in the profile's comments.
 
 Process-wide single flight: one ``Sampler`` runs at a time (``CollectorBusyError``).
 After ``fork()`` the child has no sampler thread: a sampler inherited from the parent
@@ -21,20 +32,33 @@ import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
-from profkit.collect import threadclock, threadhooks
+from profkit.collect import threadhooks
+from profkit.collect.cpu_attribution import AggKey, CpuAttribution
 from profkit.collect.frames import DEFAULT_MAX_DEPTH, StackInterner
-from profkit.collect.labels import LabelSet, _by_thread
+from profkit.collect.labels import _by_thread
+from profkit.collect.sampler_threads import ThreadTable, in_thread_bootstrap
 from profkit.collect.threadclock import GONE
 from profkit.errors import CollectorBusyError, InputError
 from profkit.model import Profile, ProfileBuilder
 
 NAME_REFRESH_TICKS = 16  # thread names and identities are re-read every 16 samples
 RUNNING_FRACTION = 0.1  # a thread that used >= 10 % of a CPU since the last sample is "running"
+SWITCH_US = 200  # GIL switch interval while the sampler waits for the GIL (default 5000)
+PROBE_NS = 20_000  # the wake-up probe: whose CPU clock advances in these 20 us is on a CPU
+ON_CPU_MIN_NS = 5_000  # ... by at least 5 us (a GIL waiter woken in vain spends less)
+DRIFT_MAX_NS = 500_000  # ... and runs at most this much more before its stack is read
+STOP_CHECK_NS = 50_000_000  # low rates: look at the stop flag every 50 ms
+
+try:
+    from profkit.collect._cpuwake import wait_and_read as _wait_and_read
+except ImportError:  # not built, or not Linux: every sample with a CPU delta is charged
+    _wait_and_read = None
 
 _busy_lock = threading.Lock()
 _active: Optional[Sampler] = None
 
-AggKey = Tuple[Tuple[int, ...], LabelSet, LabelSet, str]
+# (probe wall ns, {kernel tid: (CPU ns advanced during the probe, CPU ns at its end)})
+Wake = Tuple[int, Dict[int, Tuple[int, int]], int]  # ..., ident of the GIL holder or 0
 
 
 def check_rate(rate_hz: object) -> None:
@@ -69,19 +93,6 @@ def check_max_depth(max_depth: object) -> None:
         raise InputError(f"max_depth must be at least 1 frame, got {max_depth}")
 
 
-class _ThreadState:
-    __slots__ = ("clock", "cpu_ns", "native_id", "name", "base_labels", "last_stack", "last_user")
-
-    def __init__(self, clock: Optional[int], cpu_ns: int, native_id: int, name: str) -> None:
-        self.clock = clock
-        self.cpu_ns = cpu_ns
-        self.native_id = native_id
-        self.name = name
-        self.base_labels: LabelSet = (("thread_id", str(native_id)), ("thread_name", name))
-        self.last_stack: Tuple[int, ...] = ()
-        self.last_user: LabelSet = ()
-
-
 class Sampler:
     """Sample every Python thread's stack; produce a CPU and/or a wall-clock profile.
 
@@ -112,9 +123,9 @@ class Sampler:
         self.cpu = cpu
         self.wall = wall
         self._interner = StackInterner(max_depth)
-        self._agg_cpu: Dict[AggKey, List[int]] = {}
+        self._attribution = CpuAttribution()
         self._agg_wall: Dict[AggKey, List[int]] = {}
-        self._threads: Dict[int, _ThreadState] = {}
+        self._table = ThreadTable(self._interner, self._attribution, cpu)
         self._stop_requested = False
         self._thread: Optional[threading.Thread] = None
         self._own_ident = 0
@@ -148,9 +159,10 @@ class Sampler:
         del threadhooks.exit_reports[:]
         threadhooks.report_exits = True
         for ident in sys._current_frames():
-            self._state_for(ident, baseline=True)
+            self._table.state_for(ident, baseline=True)
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="profkit-sampler", daemon=True)
+        self._table.sampler_thread = self._thread
         self._thread.start()
 
     def stop(self) -> Tuple[Optional[Profile], Optional[Profile]]:
@@ -169,115 +181,114 @@ class Sampler:
                 self._thread.join()
             threadhooks.report_exits = False
             if not self._forked:
-                self._tick()  # account for the time since the last sample
+                self._table.finish_all()  # account for the time since the last sample
             self._end_ns = time.perf_counter_ns()
             with _busy_lock:
                 if _active is self:
                     _active = None
         return (
-            self._build("cpu", self._agg_cpu) if self.cpu else None,
+            self._build("cpu", self._attribution.agg) if self.cpu else None,
             self._build("wall", self._agg_wall) if self.wall else None,
         )
 
     def _loop(self) -> None:
         # time.sleep costs one GIL re-acquisition per wake-up; Event.wait costs several
         self._own_ident = threading.get_ident()
-        period = 1.0 / self.rate_hz
-        sleep = time.sleep
+        period_ns = int(1e9 / self.rate_hz)
+        deadline = time.monotonic_ns() + period_ns
+        sleep, monotonic_ns, wait_and_read = time.sleep, time.monotonic_ns, _wait_and_read
         while not self._stop_requested:
-            remaining = period
-            while remaining > 0.05 and not self._stop_requested:  # low rates: stop promptly
-                sleep(0.05)
-                remaining -= 0.05
-            sleep(remaining)
+            while deadline - monotonic_ns() > STOP_CHECK_NS and not self._stop_requested:
+                sleep(STOP_CHECK_NS / 1e9)  # low rates: stop promptly
+            if self._stop_requested:
+                break
+            wake: Optional[Wake] = None
+            if wait_and_read is not None:
+                try:
+                    wake = wait_and_read(deadline, PROBE_NS, SWITCH_US)
+                except OSError:  # no /proc: sample as without _cpuwake from now on
+                    wait_and_read = None
+            if wake is None:
+                sleep(max(0, deadline - monotonic_ns()) / 1e9)
+            # keep the cadence; after a long wait for the GIL, start afresh from now
+            deadline = max(deadline + period_ns, monotonic_ns() + period_ns // 2)
             if self._stop_requested:
                 break
             try:
-                self._tick()
+                self._tick(wake)
             except Exception:  # never take the profiled program down
                 pass
         self._own_cpu_ns = time.thread_time_ns()
 
-    def _state_for(
-        self, ident: int, baseline: bool, thread: Optional[threading.Thread] = None
-    ) -> _ThreadState:
-        if thread is None:
-            thread = threading._active.get(ident)  # type: ignore[attr-defined]
-        kernel_id = threadclock.native_id_of(ident, thread)
-        native_id = kernel_id or ident
-        name = thread.name if thread is not None else f"thread-{ident}"
-        clock = threadclock.clock_for(ident, kernel_id)
-        cpu_ns = threadclock.read_ns(clock) if baseline else 0
-        st = _ThreadState(
-            clock, cpu_ns if cpu_ns is not None and cpu_ns > 0 else 0, native_id, name
-        )
-        self._threads[ident] = st
-        return st
-
-    def _tick(self) -> None:
+    def _tick(self, wake: Optional[Wake] = None) -> None:
+        """Take one sample of every thread; ``wake`` is the wake-up reading of ``_cpuwake``."""
         now = time.perf_counter_ns()
         wall_delta = now - self._last_wall_ns
         self._last_wall_ns = now
         self._ticks += 1
+        table = self._table
         if threadhooks.exit_reports:
-            self._drain_exits()
+            table.drain_exits()
         if self._ticks % NAME_REFRESH_TICKS == 0:
-            self._refresh_names()
+            table.refresh_names()
         frames = sys._current_frames()
         own = self._own_ident
-        threads = self._threads
+        threads = table.threads
         interner_stack = self._interner.stack
         clock_gettime_ns = time.clock_gettime_ns
         want_cpu, want_wall = self.cpu, self.wall
-        agg_cpu, agg_wall = self._agg_cpu, self._agg_wall
+        observe = self._attribution.observe
+        agg_wall = self._agg_wall
+        advanced: Optional[Dict[int, Tuple[int, int]]] = None
+        holder = 0
+        if wake is not None:
+            advanced, holder = wake[1], wake[2]
         for ident, frame in frames.items():
             if ident == own:
                 continue
             st = threads.get(ident)
             if st is None:
-                st = self._state_for(ident, baseline=False)
+                if table.finished and table.is_exiting(ident):
+                    continue
+                if ident not in threading._active and in_thread_bootstrap(frame):  # type: ignore[attr-defined]
+                    continue  # a Thread starting or ending: counted when seen again, or at exit
+                st = table.state_for(ident, baseline=False)
+            cpu = st.cpu
             if st.clock is None:  # no per-thread clock here: count wall time as CPU
                 cpu_delta = wall_delta
+                on_cpu = True
             else:
                 try:
                     cpu_now = clock_gettime_ns(st.clock)
                 except OSError:  # exited (its ident may be reused): start afresh next time
                     cpu_now = GONE
                 if cpu_now == GONE:
-                    cpu_delta = 0
                     del threads[ident]
+                    table.gone[st.native_id] = st
+                    table.finished[ident] = st.native_id
+                    continue
+                cpu_delta = max(0, cpu_now - st.cpu_ns)
+                st.cpu_ns = cpu_now
+                if advanced is None or st.native_id == ident:  # no kernel id: as without _cpuwake
+                    on_cpu = cpu_delta > 0
                 else:
-                    cpu_delta = max(0, cpu_now - st.cpu_ns)
-                    st.cpu_ns = cpu_now
-            if cpu_delta <= 0 and not want_wall:
-                continue  # idle since the last sample: nothing to charge, no stack walk
+                    probe = advanced.get(st.native_id)
+                    # on a CPU at the probe: held the GIL then, or its clock advanced; and
+                    # its stack has not moved on much since (it may have run again)
+                    on_cpu = (
+                        probe is not None
+                        and (ident == holder or probe[0] >= ON_CPU_MIN_NS)
+                        and cpu_now - probe[1] <= DRIFT_MAX_NS
+                    )
+            cpu.total += cpu_delta
+            if not want_wall and not (on_cpu and want_cpu):
+                continue  # not on a CPU: nothing charged here, no stack walk
             stack = interner_stack(frame)
-            if not stack:  # only profkit's frames (e.g. after the program under profkit run)
-                if want_cpu and cpu_delta > 0 and st.last_stack:
-                    key: AggKey = (
-                        st.last_stack,
-                        st.base_labels,
-                        st.last_user,
-                        "",
-                    )  # the program's CPU
-                    v = agg_cpu.get(key)
-                    if v is None:
-                        agg_cpu[key] = [1, cpu_delta]
-                    else:
-                        v[0] += 1
-                        v[1] += cpu_delta
-                continue
+            if not stack:  # only profkit's frames (e.g. after the program under profkit run):
+                continue  # its CPU goes to the nearest observation of the program's code
             user = _by_thread.get(ident, ()) if _by_thread else ()
-            st.last_stack = stack
-            st.last_user = user
-            if want_cpu and cpu_delta > 0:
-                key = (stack, st.base_labels, user, "")
-                v = agg_cpu.get(key)
-                if v is None:
-                    agg_cpu[key] = [1, cpu_delta]
-                else:
-                    v[0] += 1
-                    v[1] += cpu_delta
+            if want_cpu and on_cpu:
+                observe(cpu, stack, st.base_labels, user)
             if want_wall:
                 state = "running" if cpu_delta >= wall_delta * RUNNING_FRACTION else "waiting"
                 key = (stack, st.base_labels, user, state)
@@ -287,48 +298,10 @@ class Sampler:
                 else:
                     v[0] += 1
                     v[1] += wall_delta
+        if table.finished:
+            for ident in [i for i in table.finished if i not in frames]:
+                del table.finished[ident]
         del frames, frame
-
-    def _refresh_names(self) -> None:
-        """Pick up renamed threads, and idents reused by new threads (checked every N ticks)."""
-        active = threading._active  # type: ignore[attr-defined]
-        for ident, st in list(self._threads.items()):
-            thread = active.get(ident)
-            if thread is None:
-                continue
-            nid = threadclock.native_id_of(ident, thread)
-            if nid is not None and nid != st.native_id:
-                del self._threads[ident]
-            elif thread.name != st.name:
-                st.name = thread.name
-                st.base_labels = (("thread_id", str(st.native_id)), ("thread_name", st.name))
-
-    def _drain_exits(self) -> None:
-        """Charge exited threads' CPU time since their last sample to their last stack."""
-        reports = threadhooks.exit_reports[:]
-        del threadhooks.exit_reports[: len(reports)]
-        if not self.cpu:
-            return
-        for ident, cpu_ns, thread in reports:
-            st = self._threads.pop(ident, None)
-            if st is None:  # started and ended between two samples: charge its entry point
-                if thread.ident is None or not self._running:
-                    continue
-                st = self._state_for(ident, baseline=False, thread=thread)
-                self._threads.pop(ident, None)
-                entry = threadhooks.entry_point(thread)  # recorded at start: _target is gone
-                if entry is not None:
-                    code, module = entry
-                    st.last_stack = self._interner.code_stack([(code, code.co_firstlineno, module)])
-            if cpu_ns <= st.cpu_ns:
-                continue
-            key: AggKey = (st.last_stack, st.base_labels, st.last_user, "")
-            v = self._agg_cpu.get(key)
-            if v is None:
-                self._agg_cpu[key] = [1, cpu_ns - st.cpu_ns]
-            else:
-                v[0] += 1
-                v[1] += cpu_ns - st.cpu_ns
 
     def _build(self, kind: str, agg: Dict[AggKey, List[int]]) -> Profile:
         period_ns = int(round(1e9 / self.rate_hz))
@@ -342,12 +315,15 @@ class Sampler:
         )
         if self._forked:
             comment += "; stopped by fork() (this is the child)"
+        comments = [comment]
+        if kind == "cpu":
+            comments.append(self._attribution.comment())
         b = ProfileBuilder(
             [("samples", "count"), (kind, "nanoseconds")],
             period_type=(kind, "nanoseconds"),
             period=period_ns,
             default_sample_type=kind,
-            comments=[comment],
+            comments=comments,
         )
         for (stack, base, user, state), values in agg.items():
             labels = dict(base)
@@ -355,15 +331,20 @@ class Sampler:
             if state:
                 labels["thread_state"] = state
             b.add_locations(self._interner.locations(b, stack), values, labels)
+        if kind == "cpu":
+            for stack, base, user, ns in self._attribution.estimates():
+                labels = dict(base)
+                labels.update(user)
+                b.add_locations(self._interner.locations(b, stack), [0, ns], labels)
         return b.build(duration_nanos=duration_ns, time_nanos=self._start_time_ns)
 
     def _after_fork_in_child(self) -> None:
         self._forked = True
         self._running = False
         self._end_ns = time.perf_counter_ns()
-        self._agg_cpu.clear()
+        self._attribution = CpuAttribution()
         self._agg_wall.clear()
-
+        self._table = ThreadTable(self._interner, self._attribution, self.cpu)
 
 def _after_fork_in_child() -> None:
     global _active, _busy_lock

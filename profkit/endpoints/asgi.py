@@ -21,11 +21,14 @@ from profkit.endpoints import http
 from profkit.endpoints.config import EndpointConfig
 from profkit.endpoints.core import ProfileEndpoints
 from profkit.endpoints.request_labels import (
+    REQUEST_LABELS,
     LabelledCoroutine,
     LabelsFactory,
     RouteAwareScope,
+    follow_into_threads,
     labels_factory,
 )
+from profkit.endpoints.request_profile_calls import asgi_asks, call_asgi
 
 Scope = Dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -65,6 +68,11 @@ def _app_path(scope: Scope) -> str:
     if root and path.startswith(root) and path[len(root):len(root) + 1] in ("", "/"):
         return path[len(root):] or "/"
     return path
+
+
+def _client(scope: Scope) -> Optional[str]:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def _route_labels(scope: Scope) -> Dict[str, str]:
@@ -119,25 +127,62 @@ class ASGIProfileMiddleware:
             return
         sub = self.endpoints.subpath(_app_path(scope))
         if sub is None:
-            if self.labels is None:
-                await self.app(scope, receive, send)
+            profiles = self.endpoints.request_profiles
+            asked = self.config.request_profiles and asgi_asks(scope) and profiles.allowed(
+                _client(scope), _headers(scope))
+            if asked or profiles.auto:
+                # no LabelledCoroutine: its steps would hide the awaiting frames from
+                # pyinstrument (every await would land on the middleware)
+                watched = RouteAwareScope(scope)
+                watched.on_route = lambda: self._follow(watched)
+                await call_asgi(profiles, asked, scope, receive, send,
+                                lambda s, r, w: self.app(watched, r, w),
+                                lambda: _route_labels(scope)["route"])
                 return
-            watched = RouteAwareScope(scope)
-            labelled = LabelledCoroutine(
-                self.app(watched, receive, send), self.labels, lambda: _route_labels(watched)
-            )
-            watched.on_route = labelled.refresh
-            await labelled
+            await self._call_app(scope, receive, send)
             return
-        client = scope.get("client")
+        client = _client(scope)
         request = http.Request(
             method=str(scope.get("method", "GET")),
             path=sub,
             query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
-            client=str(client[0]) if client else None,
+            client=client,
             headers=_headers(scope),
             base_path=str(scope.get("root_path", "")).rstrip("/"),
         )
+        await self._serve(request, receive, send)
+
+    async def _call_app(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        """Await the app, labelled with the request's route and method when labels are on."""
+        if self.labels is None:
+            await self.app(scope, receive, send)
+            return
+        watched = RouteAwareScope(scope)
+        labelled = LabelledCoroutine(
+            self.app(watched, receive, send), self.labels, lambda: _route_labels(watched)
+        )
+        def on_route() -> None:
+            labelled.refresh()
+            self._follow(watched)
+
+        watched.on_route = on_route
+        await labelled
+
+    def _follow(self, watched: RouteAwareScope) -> None:
+        """Routing matched: let a sync endpoint in the thread pool carry the labels."""
+        REQUEST_LABELS.set(_route_labels(watched))
+        follow_into_threads(watched.get("route"), self.labels)
+
+    async def _serve(
+        self, request: http.Request, receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        """Answer a request under the prefix from the endpoints' thread pool."""
         gone = threading.Event()
         request.disconnected = gone.is_set
         watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))

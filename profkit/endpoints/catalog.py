@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from profkit.model import Profile
+from profkit.model import kinds as model_kinds
 
 Snapshot = Callable[[], Profile]
 
@@ -76,24 +77,14 @@ class ProfileKind:
     feature: Optional[str] = None
 
 
-KINDS: Tuple[ProfileKind, ...] = (
-    ProfileKind("cpu", "CPU time of every thread, sampled for ?seconds=N (default 30).",
-                aliases=("profile",), timed=True),
-    ProfileKind("wall", "Wall-clock time of every thread, running or waiting, for ?seconds=N.",
-                timed=True),
-    ProfileKind("heap", "Sampled live allocations: who holds memory now. ?gc=1 collects first; "
-                "?seconds=N gives the change over N seconds.", snapshot=_heap, feature="heap"),
-    ProfileKind("allocs", "Sampled allocations since heap profiling started (alloc_space by "
-                "default); ?seconds=N gives those made during N seconds.",
-                snapshot=_allocs, feature="heap"),
-    ProfileKind("threads", "Stacks of all threads and asyncio tasks. ?debug=1 groups them as "
-                "text, ?debug=2 is a full dump.", aliases=("goroutine",), snapshot=_threads),
-    ProfileKind("threadcreate", "Stacks that created the live threads.", snapshot=_threadcreate),
-    ProfileKind("block", "Time spent waiting to acquire locks, by waiting stack.",
-                snapshot=_block, feature="locks"),
-    ProfileKind("mutex", "Contended locks, by the stack that held them.",
-                snapshot=_mutex, feature="locks"),
-    ProfileKind("cmdline", "The command line of this process (sys.argv, NUL-separated)."),
+_SNAPSHOTS: Dict[str, Snapshot] = {
+    "heap": _heap, "allocs": _allocs, "threads": _threads, "threadcreate": _threadcreate,
+    "block": _block, "mutex": _mutex,
+}
+# The list of kinds is profkit.model.kinds.KINDS; this adds how to collect each.
+KINDS: Tuple[ProfileKind, ...] = tuple(
+    ProfileKind(k.name, k.description, k.aliases, k.timed, _SNAPSHOTS.get(k.name), k.feature)
+    for k in model_kinds.KINDS
 )
 
 BY_NAME: Dict[str, ProfileKind] = {}

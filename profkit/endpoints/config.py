@@ -2,8 +2,11 @@
 
 Safe by default: with no ``allow`` list and no ``token`` only loopback clients get an
 answer, like ``go tool pprof -http``'s web UI. A request that carries a proxy header
-(``Forwarded``, ``X-Forwarded-For``, ``X-Real-IP``) is not treated as loopback, because
-a reverse proxy on the same host makes every outside client look like 127.0.0.1.
+(``is_proxied``: ``Forwarded``, ``Via``, any ``X-Forwarded-*``, ``X-Real-IP``,
+``X-Client-IP``, ``X-Original-Forwarded-For``, ``X-Cluster-Client-IP``,
+``CF-Connecting-IP``, ``True-Client-IP``, ``Fastly-Client-IP``,
+``X-Envoy-External-Address``) is not treated as loopback, because a reverse proxy or
+CDN on the same host makes every outside client look like 127.0.0.1.
 With ``allow`` set, the client address must fall in one of its networks; with ``token``
 set, the request must carry ``Authorization: Bearer <token>`` (compared in constant
 time). Both may be set; then both must hold.
@@ -14,14 +17,22 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Union
+from typing import List, Mapping, Optional, Sequence, Union
 
 from profkit.endpoints import http
 from profkit.errors import InputError
+from profkit.model import kinds as model_kinds
 
-DEFAULT_PREFIX = "/debug/profile"
+DEFAULT_PREFIX = model_kinds.DEFAULT_PREFIX
 FEATURES = ("heap", "locks")
-PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+#: Lower-case names of headers that proxies and CDNs add to name the real client.
+PROXY_HEADERS = (
+    "forwarded", "via", "x-forwarded-for", "x-real-ip", "x-client-ip",
+    "x-original-forwarded-for", "x-cluster-client-ip", "cf-connecting-ip",
+    "true-client-ip", "fastly-client-ip", "x-envoy-external-address",
+)
+#: Any header with this prefix (X-Forwarded-Host, -Proto, ...) also marks a proxy.
+PROXY_PREFIX = "x-forwarded-"
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
@@ -40,6 +51,14 @@ class EndpointConfig:
         cpu_rate_hz: sampling rate of ``/cpu`` and ``/wall``.
         heap_interval_bytes: mean bytes between heap samples when ``heap`` is enabled.
         request_labels: label samples taken during a request with its route and method.
+        request_profiles: honour ``X-Profkit-Profile: 1`` / ``?profkit_profile=1`` from
+            allowed clients (a per-request pyinstrument profile, ``<prefix>/requests``).
+        slowest: also profile every request and keep the N slowest (0: off).
+        profiles_kept: asked-for request profiles kept (oldest evicted).
+        profiles_max_bytes: bound on the bytes of all kept request profiles.
+        profile_interval: pyinstrument's sampling interval for request profiles, seconds.
+        workers: one profile from every worker of a gunicorn/uvicorn master
+            (``profkit.endpoints.workers``); None detects the master, False is off.
     """
 
     prefix: str = DEFAULT_PREFIX
@@ -51,6 +70,12 @@ class EndpointConfig:
     cpu_rate_hz: int = 100
     heap_interval_bytes: int = 512 * 1024
     request_labels: bool = True
+    request_profiles: bool = True
+    slowest: int = 0
+    profiles_kept: int = 32
+    profiles_max_bytes: int = 16 * 1024 * 1024
+    profile_interval: float = 0.001
+    workers: Optional[bool] = None
 
     def __post_init__(self) -> None:
         prefix = "/" + self.prefix.strip("/")
@@ -64,6 +89,10 @@ class EndpointConfig:
             raise InputError(f"enable: unknown feature {unknown[0]!r} (choose from heap, locks)")
         if self.max_seconds < 1 or self.default_seconds < 1:
             raise InputError("max_seconds and default_seconds must be at least 1")
+        if self.slowest < 0 or self.profiles_kept < 1 or self.profiles_max_bytes < 1:
+            raise InputError("slowest must be >= 0, profiles_kept and profiles_max_bytes >= 1")
+        if not 0 < self.profile_interval <= 1:
+            raise InputError("profile_interval must be more than 0 and at most 1 second")
         if self.token is not None and not self.token:
             raise InputError("token must not be empty (leave it unset to disable)")
         self.networks()  # validate early: a typo must fail at mount, not per request
@@ -91,6 +120,13 @@ def _parse_ip(client: Optional[str]) -> Optional[Union[ipaddress.IPv4Address, ip
     return addr
 
 
+def is_proxied(headers: Mapping[str, str]) -> bool:
+    """Return whether ``headers`` (lower-case names) carry any proxy header (module doc)."""
+    return any(h in headers for h in PROXY_HEADERS) or any(
+        h.startswith(PROXY_PREFIX) for h in headers
+    )
+
+
 def check_access(
     config: EndpointConfig, networks: Sequence[Network], request: http.Request
 ) -> Optional[http.Response]:
@@ -107,7 +143,7 @@ def check_access(
     elif config.token is not None:
         allowed = True
     else:
-        proxied = any(h in request.headers for h in PROXY_HEADERS)
+        proxied = is_proxied(request.headers)
         allowed = addr is not None and addr.is_loopback and not proxied
     if not allowed:
         return http.error(403, "permission denied")

@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import gc
 import logging
-import math
-import re
 import sys
 import threading
 import time
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from profkit.endpoints import http
 from profkit.endpoints.catalog import (
@@ -41,17 +39,27 @@ from profkit.endpoints.catalog import (
 )
 from profkit.endpoints.config import EndpointConfig, check_access
 from profkit.endpoints.index import render_index
+from profkit.endpoints.query_values import (
+    BAD_DEBUG,
+    BAD_SECONDS,
+    BAD_WINDOW,
+    NO_SECONDS,
+    SECONDS_AND_DEBUG,
+    fan_out_window,
+    parse_debug,
+    parse_seconds,
+    seconds_text,
+)
+from profkit.endpoints.request_profiles import RequestProfiles
 from profkit.errors import CollectorBusyError
 from profkit.model import Profile, serialize
 
+if TYPE_CHECKING:
+    from profkit.report import ReportRequest
+
 log = logging.getLogger("profkit.endpoints")
 
-BAD_SECONDS = 'invalid value for "seconds" - must be a positive integer'
-BAD_WINDOW = 'invalid value for "seconds" - must be a positive number'
-NO_SECONDS = '"seconds" parameter is not supported for this profile type'
-SECONDS_AND_DEBUG = "seconds and debug params are incompatible"
 BUSY = "Could not enable CPU profiling: cpu profiling already in use"
-BAD_DEBUG = 'invalid value for "debug" - must be a non-negative integer'
 MAX_DELTAS = 1  # delta waits at a time, per mount; each holds a server thread
 CANCELLED = "profile request cancelled: the client went away"
 POLL_SECONDS = 0.2
@@ -75,49 +83,6 @@ def wait(seconds: float, disconnected: Callable[[], bool]) -> bool:
             pass
 
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_MAX_DIGITS = 64  # longer numbers are refused before any conversion
-_INT64_MAX = 2**63 - 1
-
-
-def _parse_int(raw: str) -> Optional[int]:
-    """Go's ``strconv.ParseInt(raw, 10, 64)``: optional sign, ASCII digits, nothing else."""
-    if len(raw) > _MAX_DIGITS or not _INTEGER.fullmatch(raw):
-        return None
-    value = int(raw)
-    return value if -_INT64_MAX - 1 <= value <= _INT64_MAX else None
-
-
-def _parse_debug(raw: Optional[str]) -> Optional[int]:
-    """Return ``debug`` as a level >= 0 (absent or empty = 0, as Go's ``FormValue``), else None."""
-    if not raw:
-        return 0
-    value = _parse_int(raw)
-    return value if value is not None and value >= 0 else None
-
-
-def _parse_seconds(raw: str, *, integer: bool) -> Optional[float]:
-    """Return a positive finite number of seconds, or None if ``raw`` is not one.
-
-    ``integer`` (delta profiles) accepts what Go's ``strconv.ParseInt`` does: an
-    optional sign and ASCII digits (no ``_``, no spaces) within int64. Otherwise a plain
-    decimal such as ``1.5`` or ``2e1`` (no ``_``, spaces, ``inf`` or ``nan``).
-    """
-    if integer:
-        whole = _parse_int(raw)
-        return whole if whole is not None and whole > 0 else None  # exact, for messages
-    if len(raw) > _MAX_DIGITS or not _DECIMAL.fullmatch(raw):
-        return None
-    value = float(raw)
-    return value if math.isfinite(value) and value > 0 else None
-
-
-def _seconds_text(seconds: float) -> str:
-    """``10`` for whole numbers (never ``1e+06``), else the shortest exact decimal."""
-    return str(int(seconds)) if seconds == int(seconds) else repr(seconds)
-
-
 def _busy(requested: str, running: Optional[str]) -> str:
     """Go's "already in use" line, naming what is actually running when we know it."""
     want = "CPU" if requested == "cpu" else requested
@@ -136,10 +101,14 @@ class ProfileEndpoints:
         self._started: tuple[str, ...] = ()
         self._deltas = threading.BoundedSemaphore(MAX_DELTAS)
         self._delta_running: Optional[str] = None
+        self.request_profiles = RequestProfiles(config, self._networks)
         if config.enable:
             self._started = enable_features(
                 tuple(config.enable), heap_interval_bytes=config.heap_interval_bytes
             )
+        from profkit.endpoints.workers import start_if_worker
+
+        self.workers = start_if_worker(self, config.workers)
 
     def close(self) -> None:
         """Stop the process-wide collectors this handler started (for tests and shutdown)."""
@@ -171,11 +140,24 @@ class ProfileEndpoints:
         return response
 
     def _dispatch(self, request: http.Request) -> http.Response:
+        workers = self.workers()
+        window = fan_out_window(request, self.config) if workers is not None else None
+        if workers is not None and window is not None:
+            return workers.gather(request, window)
+        return self.dispatch_local(request)
+
+    def dispatch_local(self, request: http.Request) -> http.Response:
+        """Answer an already-allowed ``request`` from this process alone (no fan-out)."""
         mount = request.base_path + self.config.prefix
         if request.path == "":
             return http.redirect(mount + "/")
         if request.path == "/":
             return http.html(render_index(mount, self.config))
+        if request.path == "/requests" or request.path.startswith("/requests/"):
+            from profkit.endpoints import request_profile_pages
+
+            store = self.request_profiles.store
+            return request_profile_pages.handle(mount, store, request.path, request.query())
         kind = BY_NAME.get(request.path[1:])
         if kind is None:
             return http.error(404, "Unknown profile")
@@ -193,7 +175,7 @@ class ProfileEndpoints:
         if seconds > self.config.max_seconds:
             return http.error(
                 400,
-                f'"seconds" is {_seconds_text(seconds)}, more than this server allows '
+                f'"seconds" is {seconds_text(seconds)}, more than this server allows '
                 f"({self.config.max_seconds}, its max_seconds)",
             )
         return None
@@ -204,7 +186,7 @@ class ProfileEndpoints:
         if raw is None:
             seconds = float(min(self.config.default_seconds, self.config.max_seconds))
         else:
-            parsed = _parse_seconds(raw, integer=False)
+            parsed = parse_seconds(raw, integer=False)
             if parsed is None:
                 return http.error(400, BAD_WINDOW)
             seconds = parsed
@@ -235,12 +217,12 @@ class ProfileEndpoints:
         self, kind: ProfileKind, name: str, query: dict[str, str], request: http.Request
     ) -> http.Response:
         assert kind.snapshot is not None
-        debug = _parse_debug(query.get("debug"))
+        debug = parse_debug(query.get("debug"))
         if debug is None:
             return http.error(400, BAD_DEBUG)
         seconds: Optional[float] = None
         if "seconds" in query:
-            seconds = _parse_seconds(query["seconds"], integer=True)
+            seconds = parse_seconds(query["seconds"], integer=True)
             if seconds is None:
                 return http.error(400, BAD_SECONDS)
             if debug != 0:
@@ -252,13 +234,20 @@ class ProfileEndpoints:
             return http.error(501, ENABLE_HINTS[kind.feature])
         if seconds is not None:
             return self._delta(kind, name, seconds, request)
-        if kind.name == "heap" and (_parse_debug(query.get("gc")) or 0) > 0:
+        if kind.name == "heap" and (parse_debug(query.get("gc")) or 0) > 0:
             gc.collect()
         if debug > 0 and kind.name == "threads":  # Go: debug >= 2 is the full dump
             return http.text(collector("threads").format_text(min(debug, 2)))
-        prof = kind.snapshot()
         if debug > 0:
-            return http.text(_debug_text(prof, name))
+            from profkit.errors import InputError
+            from profkit.report import ReportRequest
+
+            try:  # bad options are refused before the snapshot is taken
+                request_ = ReportRequest.from_query([Profile()], query, kind="top")
+                return http.text(_debug_text(kind.snapshot(), name, request_))
+            except InputError as e:
+                return http.error(400, str(e))
+        prof = kind.snapshot()
         return http.profile_bytes(serialize(prof), f"{name}.pb.gz")
 
     def _delta(
@@ -272,7 +261,7 @@ class ProfileEndpoints:
                 f"Could not start {name} delta profile: {busy or 'another delta'} is already "
                 f"in progress (one delta profile at a time)",
             )
-        self._delta_running = f"{name}?seconds={_seconds_text(seconds)}"
+        self._delta_running = f"{name}?seconds={seconds_text(seconds)}"
         try:
             return self._delta_locked(kind, name, seconds, request)
         finally:
@@ -303,11 +292,20 @@ class ProfileEndpoints:
         return http.profile_bytes(serialize(result), f"{name}-delta.pb.gz")
 
 
-def _debug_text(prof: Profile, name: str) -> str:
-    """Return a readable text summary (pprof's top) of ``prof`` for ``?debug=1``."""
-    from profkit.options import ViewOptions
-    from profkit.render.text import render_top
-    from profkit.views.top import top
+def _debug_text(prof: Profile, name: str, request: Optional[ReportRequest] = None) -> str:
+    """Return the text report of ``prof`` for ``?debug=1`` (pprof's top by default).
 
-    header = f"# {name}: {len(prof.samples)} samples\n"
-    return header + render_top(top(prof, ViewOptions()))
+    ``request`` is the ``ReportRequest`` the query string made
+    (``ReportRequest.from_query``: ``f``, ``i``, ``si``, ``n``, ``g``, ``report`` ...,
+    pprof's URL names); its options apply to ``prof``. A text renderer must exist for
+    its ``report`` kind; InputError (one line, a 400) otherwise, or on an unknown
+    sample index.
+    """
+    from profkit.render.registry import produce
+    from profkit.report import ReportRequest
+
+    req = request if request is not None else ReportRequest([prof])
+    req = req.with_changes(sources=[prof], format="text", want_profile=False)
+    out = produce(req)
+    text = out.decode("utf-8", "replace") if isinstance(out, bytes) else out
+    return f"# {name}: {len(prof.samples)} samples\n" + text

@@ -58,5 +58,17 @@ def render_index(mount: str, config: EndpointConfig) -> str:
         + "\n".join(rows)
         + "\n</table>\n"
         f"<p>From a terminal: <code>{capture}</code> or <code>{example}</code></p>\n"
-        "</body></html>\n"
+        + _requests_line(mount, config)
+        + "</body></html>\n"
+    )
+
+
+def _requests_line(mount: str, config: EndpointConfig) -> str:
+    """The paragraph linking the kept per-request profiles (when they are on)."""
+    if not config.request_profiles:
+        return ""
+    return (
+        f'<p><a href="{_href(mount, "requests")}">requests</a>: profiles of single requests '
+        "that asked for one (header <code>X-Profkit-Profile: 1</code> or "
+        "<code>?profkit_profile=1</code>)</p>\n"
     )

@@ -8,19 +8,41 @@ time it suspends: samples of the loop thread carry the labels of the task that i
 running at that moment. Labels an app adds itself inside a coroutine therefore last
 until its next ``await``.
 
+Sync endpoints of FastAPI run in Starlette's thread pool, on another thread. When
+routing matches a FastAPI route whose endpoint is a plain ``def``,
+``follow_into_threads`` wraps that route's endpoint callable once (its
+``dependant.call``; ``functools.wraps`` keeps what FastAPI inspects) so that it runs
+inside ``labels(**kv)`` on the pool thread; ``kv`` comes from ``REQUEST_LABELS``, a
+context variable the middleware sets in the request's task and the thread pool copies
+into the worker (``anyio.to_thread.run_sync`` runs the call in a copy of the context).
+Sync dependencies, and Starlette's own ``Route`` (its endpoint is held in a closure),
+stay unlabelled.
+
 Labelling is best effort: if the labels module is missing or fails, the request runs
 unlabelled; a profiler problem never breaks the app's own responses.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from typing import Any, Callable, Dict, Generator, List, Optional, TypeVar
 
 log = logging.getLogger("profkit.endpoints")
 T = TypeVar("T")
 LabelsFactory = Callable[..., "AbstractContextManager[Any]"]
+#: The labels of the request being handled in this context (None outside requests).
+REQUEST_LABELS: ContextVar[Optional[Dict[str, str]]] = ContextVar(
+    "profkit_request_labels", default=None
+)
+#: Runs a pool-thread call for a profiled request: ``hook(call, args, kwargs)``.
+POOL_HOOK: ContextVar[Optional[Callable[[Callable[..., Any], Any, Any], Any]]] = ContextVar(
+    "profkit_pool_hook", default=None
+)
+_MARK = "_profkit_follows_labels"
 
 
 def labels_factory() -> Optional[LabelsFactory]:
@@ -63,6 +85,45 @@ def call_labelled(
         return fn(*args)
     finally:
         _exit(cm)
+
+
+def follow_into_threads(route: Any, factory: Optional[LabelsFactory]) -> None:
+    """Wrap ``route.dependant.call`` (a FastAPI sync endpoint) once; see the module doc.
+
+    The wrapper also hands the call to ``POOL_HOOK`` when the request is being profiled
+    (``request_profiles``: the pool thread gets a profiler of its own).
+
+    Does nothing for other routes, coroutine or generator endpoints, classes, or a call
+    already wrapped. Never raises.
+    """
+    try:
+        dependant: Any = getattr(route, "dependant", None)
+        call = getattr(dependant, "call", None)
+        if call is None or getattr(call, _MARK, False):
+            return
+        target = inspect.unwrap(call)
+        if not (inspect.isfunction(target) or inspect.ismethod(target)) or (
+            inspect.iscoroutinefunction(target) or inspect.isgeneratorfunction(target)
+            or inspect.isasyncgenfunction(target)
+        ):
+            return
+
+        @functools.wraps(call)
+        def labelled(*args: Any, **kwargs: Any) -> Any:
+            kv = REQUEST_LABELS.get()
+            hook = POOL_HOOK.get()
+            cm = _enter(factory, kv) if kv is not None and factory is not None else None
+            try:
+                if hook is not None:
+                    return hook(call, args, kwargs)
+                return call(*args, **kwargs)
+            finally:
+                _exit(cm)
+
+        setattr(labelled, _MARK, True)
+        dependant.call = labelled
+    except Exception:
+        log.debug("profkit: could not follow a sync endpoint into the thread pool", exc_info=True)
 
 
 class RouteAwareScope(Dict[str, Any]):

@@ -19,6 +19,7 @@ from profkit.endpoints import http
 from profkit.endpoints.config import EndpointConfig
 from profkit.endpoints.core import ProfileEndpoints
 from profkit.endpoints.request_labels import LabelsFactory, call_labelled, labels_factory
+from profkit.endpoints.request_profile_calls import call_wsgi, wsgi_asks
 
 WSGIApp = Callable[[Dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -97,6 +98,12 @@ class ProfileMiddleware:
         sub = self.endpoints.subpath(path)
         if sub is None:
             kv = {"route": self._route(environ, path), "method": str(environ.get("REQUEST_METHOD", ""))}
+            profiles = self.endpoints.request_profiles
+            asked = self.config.request_profiles and wsgi_asks(environ) and profiles.allowed(
+                environ.get("REMOTE_ADDR") or None, _headers(environ))
+            if asked or profiles.auto:
+                return call_labelled(self.labels, kv, call_wsgi, profiles, asked, environ,
+                                     start_response, self.app, kv["route"])
             return call_labelled(self.labels, kv, self.app, environ, start_response)
         request = http.Request(
             method=str(environ.get("REQUEST_METHOD", "GET")),

@@ -140,7 +140,8 @@ class _Spinner(threading.Thread):
 @pytest.mark.parametrize("rate_hz", [1000, 10])
 def test_threads_starting_and_ending_during_sampling(rate_hz: int) -> None:
     # At 10 Hz nearly every thread starts and ends between two samples: its CPU time is
-    # charged to the function it ran (recorded at start; Thread.run drops _target at exit)
+    # spread over the stacks seen in threads of the same entry point, or charged to that
+    # function when none was seen (recorded at start; Thread.run drops _target at exit)
     with CpuProfiler(rate_hz=rate_hz) as prof:
         for i in range(20):
             batch = [
@@ -153,7 +154,6 @@ def test_threads_starting_and_ending_during_sampling(rate_hz: int) -> None:
                 t.join()
     assert prof.profile is not None
     check_valid(prof.profile)
-    assert len(by_label(prof.profile, "thread_id")) > 1
     workers = [s for s in prof.profile.samples if s.labels["thread_name"] != ["MainThread"]]
     total = sum(s.values[1] for s in workers)
     assert total >= 0.2e9, total  # 200 threads x 2 ms of CPU each
@@ -166,8 +166,16 @@ def test_threads_starting_and_ending_during_sampling(rate_hz: int) -> None:
         if {"collect_workloads.burn_cpu", SPINNER}
         & {loc.lines[0].function.name for loc in s.locations}
     )
-    assert entry_points >= 0.9 * total, cum
+    # the truth is the workload's own clock: every target burned 2 ms of its thread_time, and
+    # 90 % of that must reach the targets' stacks; what threads spend starting and ending
+    # (outside run(), real CPU, ~10 % of the total on this VM) may stay on the bootstrap
+    known = 200 * 0.002e9
+    assert entry_points >= 0.9 * known, (entry_points, cum)
     assert spinner > 0, cum
+    # a worker's CPU is on its own thread's labels (seen on a CPU) or labelled an estimate
+    for s in workers:
+        estimate = s.labels.get("cpu_estimate", [""])[0]
+        assert "thread_id" in s.labels or estimate in {"same_entry_point", "entry_point_frame"}, s
 
 
 def test_single_flight_and_restart() -> None:
