@@ -12,7 +12,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 from profkit.bench import load_gotext, load_pyperf, load_pytest
 from profkit.bench.samples import BenchRun
@@ -109,3 +109,35 @@ def expand(paths: Sequence[PathArg]) -> List[Path]:
 def load_runs(paths: Sequence[PathArg]) -> List[BenchRun]:
     """Load every file named (directories expanded); see ``load_run`` for errors."""
     return [load_run(p) for p in expand(paths)]
+
+
+def measure(run: BenchRun) -> str:
+    """Return what a run measured: ``"instructions"`` (callgrind counts) or ``"time"``.
+
+    Raises:
+        InputError: one file mixes instruction counts and timings.
+    """
+    kinds = {"instructions" if r.unit == "instructions" else "time" for r in run.results}
+    if len(kinds) > 1:
+        raise InputError(f"{run.path}: mixes instruction counts and timings in one file")
+    return kinds.pop() if kinds else "time"
+
+
+def check_one_measure(runs: Sequence[BenchRun]) -> str:
+    """Return the measure all runs share; never mix seconds and instructions.
+
+    Raises:
+        InputError: a run measured something else than the first; the line names both files.
+    """
+    first: Optional[BenchRun] = None
+    kind = "time"
+    for run in runs:
+        this = measure(run)
+        if first is None:
+            first, kind = run, this
+        elif this != kind:
+            what = {"time": "timings (seconds)", "instructions": "instruction counts "
+                    "(pytest --profkit-instructions)"}
+            raise InputError(f"{run.path} holds {what[this]} but {first.path} holds {what[kind]}: "
+                             "never compare seconds with instructions; give runs of one mode")
+    return kind

@@ -2,7 +2,9 @@
 
 Benchmarks are matched by ``fullname``. ``stats.data`` (one value per round: round duration /
 iterations, in seconds) is used when present; files saved without ``--benchmark-save-data`` hold only
-summary statistics, which are kept as a ``Summary`` so the comparison can say so.
+summary statistics, which are kept as a ``Summary`` so the comparison can say so. Runs of
+``pytest --profkit-instructions`` hold instruction counts instead of seconds: their benchmarks carry
+``extra_info["profkit_unit"] = "instructions"`` and get that unit.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from profkit.bench.samples import BenchResult, BenchRun, Summary
 from profkit.errors import InputError
 
 FORMAT = "pytest-benchmark"
+#: The unit of runs written by ``pytest --profkit-instructions`` (``extra_info["profkit_unit"]``).
+INSTRUCTIONS = "instructions"
 
 
 def looks_like(doc: Any) -> bool:
@@ -71,8 +75,9 @@ def parse_doc(doc: Dict[str, Any], path: str) -> BenchRun:
                 raise InputError(f"{path}: benchmark {name!r} has non-numeric stats.data") from None
         summary = Summary.of(values) if values else _summary(stats, path, name)
         extra = bench.get("extra_info")
-        results.append(BenchResult(name=name, unit="s", values=values, summary=summary,
-                                   extra=extra if isinstance(extra, dict) else {}))
+        extra = extra if isinstance(extra, dict) else {}
+        unit = INSTRUCTIONS if extra.get("profkit_unit") == INSTRUCTIONS else "s"
+        results.append(BenchResult(name=name, unit=unit, values=values, summary=summary, extra=extra))
     commit = doc.get("commit_info") or {}
     machine = doc.get("machine_info") or {}
     return BenchRun(

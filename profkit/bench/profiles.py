@@ -2,19 +2,23 @@
 
 The pytest plugin (``--profkit-profile``) records, in each benchmark's ``extra_info``, the profile
 file and how many calls it covers. Per side, every run's profile is scaled to one call and the runs
-are averaged (``analysis.scale`` + ``analysis.merge``); ``analysis.diff`` of the two sides, read
-through the ``top`` view, ranks functions by how much their own (flat) CPU time per call grew.
+are averaged (``analysis.scale`` + ``analysis.merge``); the two in-memory sides then go through
+the report layer as every other report does (``ReportRequest([new], diff_base=[base])``, built by
+``profkit.report.build`` and read by the ``top`` view), which ranks functions by how much their own
+(flat) CPU time per call grew.
 A recorded profile that is missing or unreadable degrades to a note for that benchmark only.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from profkit.bench.samples import BenchRun
 from profkit.bench.verdict import SLOWER, Comparison
 from profkit.model import Profile
+from profkit.options import ViewOptions
+from profkit.report import ReportRequest
 
 _NO_PROFILE = ("no profile recorded for this benchmark on the {side} side "
                "(run pytest with --profkit-profile DIR --benchmark-json FILE)")
@@ -48,6 +52,18 @@ def per_call_profile(runs: Sequence[BenchRun], name: str) -> Optional[Profile]:
     return merge(scaled)
 
 
+def _options() -> ViewOptions:
+    return ViewOptions(sample_index="cpu", nodefraction=0.0)
+
+
+def _top_rows(request: ReportRequest) -> List[Any]:
+    """Build ``request`` (the report layer) and return its top rows."""
+    from profkit.report import build
+    from profkit.views.top import top_from_report
+
+    return top_from_report(build(request)).rows
+
+
 def grown_functions(base: Profile, new: Profile, *, top: int = 10) -> List[tuple]:
     """Return ``(function, base_ns, new_ns)`` per call for the functions whose flat time grew most.
 
@@ -55,15 +71,12 @@ def grown_functions(base: Profile, new: Profile, *, top: int = 10) -> List[tuple
     function present with 0 own time is not new). Growth below 1 % of the new per-call total is
     left out (sampling noise, the profiler's own frames).
     """
-    from profkit.analysis import diff
-    from profkit.options import ViewOptions
-    from profkit.views.top import top as top_view
-
-    options = ViewOptions(sample_index="cpu", nodefraction=0.0)
-    before = {r.name: r.flat for r in top_view(base, options).rows}
-    after = {r.name: r.flat for r in top_view(new, options).rows}
+    options = _options()
+    before = {r.name: r.flat for r in _top_rows(ReportRequest([base], options=options))}
+    after = {r.name: r.flat for r in _top_rows(ReportRequest([new], options=options))}
     floor = 0.01 * sum(after.values())  # hide changes below 1 % of a call: sampling noise
-    grown = [r for r in top_view(diff(base, new), options).rows if r.flat > max(0, floor)]
+    diffed = _top_rows(ReportRequest([new], diff_base=[base], options=options))
+    grown = [r for r in diffed if r.flat > max(0, floor)]
     grown.sort(key=lambda r: -r.flat)
     return [(r.name, before.get(r.name), after.get(r.name, 0)) for r in grown[:top]]
 
@@ -73,12 +86,9 @@ def new_functions(base: Profile, new: Profile, *, top: int = 10) -> List[tuple]:
 
     Functions under 1 % of the new per-call total are left out.
     """
-    from profkit.options import ViewOptions
-    from profkit.views.top import top as top_view
-
-    options = ViewOptions(sample_index="cpu", nodefraction=0.0)
-    seen = {r.name for r in top_view(base, options).rows}
-    rows = top_view(new, options).rows
+    options = _options()
+    seen = {r.name for r in _top_rows(ReportRequest([base], options=options))}
+    rows = _top_rows(ReportRequest([new], options=options))
     floor = 0.01 * sum(r.flat for r in rows)
     fresh = [(r.name, r.cum) for r in rows if r.cum > max(0, floor) and r.name not in seen]
     return sorted(fresh, key=lambda x: -x[1])[:top]

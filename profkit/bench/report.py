@@ -31,10 +31,12 @@ from profkit.bench.verdict import (
 FORMATS = ("table", "markdown", "json", "github")
 
 _TIME_STEPS = ((1e-9, "ns"), (1e-6, "µs"), (1e-3, "ms"), (1.0, "s"))
+_COUNT_STEPS = ((1e3, "k"), (1e6, "M"), (1e9, "G"))
 
 
 def format_value(value: Optional[float], unit: str) -> str:
-    """Format a value in ``unit``; seconds get ns/µs/ms/s scaling, others 4 significant digits."""
+    """Format a value in ``unit``; seconds get ns/µs/ms/s scaling, instruction counts k/M/G
+    (``13.8M instr``), others 4 significant digits."""
     if value is None or math.isnan(value):
         return "?"
     if unit == "s":
@@ -43,6 +45,12 @@ def format_value(value: Optional[float], unit: str) -> str:
             if abs(value) >= step:
                 scale, suffix = step, name
         return f"{value / scale:.4g}{suffix}"
+    if unit == "instructions":
+        scale, suffix = 1.0, ""
+        for step, name in _COUNT_STEPS:
+            if abs(value) >= step:
+                scale, suffix = step, name
+        return f"{value / scale:.4g}{suffix} instr"
     return f"{value:.4g} {unit}".rstrip()
 
 
@@ -86,6 +94,15 @@ def format_p(row: Row) -> str:
     return f"{label}={p:.3g} n={n}{suffix}"
 
 
+def format_mde(row: Row) -> str:
+    """Return the MDE column: ``3.9%`` (smallest slowdown these samples could show), ``∞``, or ``""``."""
+    if row.mde is None:
+        return ""
+    if math.isinf(row.mde):
+        return "∞"
+    return "<0.1%" if row.mde < 0.001 else f"{row.mde:.1%}"
+
+
 def _verdict_text(row: Row, undecided: bool = False) -> str:
     text = row.verdict
     if row.verdict == SLOWER and not row.gates:
@@ -97,17 +114,17 @@ def _verdict_text(row: Row, undecided: bool = False) -> str:
 
 def _cells(row: Row, undecided: bool = False) -> List[str]:
     return [row.name + ("" if row.unit == "s" else f" [{row.unit}]"), format_side(row.base, row.unit),
-            format_side(row.new, row.unit), format_change(row), format_p(row),
+            format_side(row.new, row.unit), format_change(row), format_p(row), format_mde(row),
             _verdict_text(row, undecided)]
 
 
 def _geo_cells(g: GeomeanRow) -> List[str]:
     label = "geomean" + ("" if g.unit == "s" else f" [{g.unit}]")
     change = "?" if g.change is None else f"{g.change:+.1%}"
-    return [label, format_value(g.base, g.unit), format_value(g.new, g.unit), change, "", ""]
+    return [label, format_value(g.base, g.unit), format_value(g.new, g.unit), change, "", "", ""]
 
 
-_HEADER = ["benchmark", "base", "new", "change", "p (Holm)", "verdict"]
+_HEADER = ["benchmark", "base", "new", "change", "p (Holm)", "MDE", "verdict"]
 
 #: Above this many rows, table and Markdown list only rows with a verdict other than ``~``.
 MAX_ROWS = 50
@@ -139,8 +156,10 @@ def _headline(c: Comparison) -> str:
     faster = sum(r.verdict == FASTER for r in c.rows)
     few = sum(r.verdict == TOO_FEW for r in c.rows)
     gate = "FAIL" if c.regressions else ("UNDECIDED" if c.undecided else "PASS")
+    blind_to = len(c.insensitive)
+    cannot = f"; cannot see the threshold on {blind_to}" if blind_to else ""
     return (f"{gate}: {slower} slower, {faster} faster, {len(c.rows) - slower - faster - few} "
-            f"unchanged, {few} too few samples (threshold {c.options.threshold:.0%}, alpha "
+            f"unchanged, {few} too few samples{cannot} (threshold {c.options.threshold * 100:.3g}%, alpha "
             f"{c.options.alpha:g})")
 
 
@@ -186,7 +205,8 @@ def _md_escape(text: str) -> str:
 def render_markdown(c: Comparison, profiles: Optional[Mapping[str, str]] = None,
                     show_all: bool = False) -> str:
     """Render a GitHub-flavoured Markdown report for a PR comment."""
-    gate = ":x:" if c.regressions else (":warning:" if c.blind else ":white_check_mark:")
+    gate = ":x:" if c.regressions else (":warning:" if c.blind or c.insensitive else
+                                        ":white_check_mark:")
     lines = [f"### {gate} Benchmark comparison — {_headline(c)}", ""]
     lines.append("| " + " | ".join(_HEADER) + " |")
     lines.append("|" + "---|" * len(_HEADER))
@@ -217,13 +237,19 @@ def _side_json(side: Optional[SideStats]) -> Optional[Dict[str, Any]]:
 
 
 def render_json(c: Comparison, profiles: Optional[Mapping[str, str]] = None) -> str:
-    """Render the comparison as JSON (stable keys; floats as numbers, missing values as null)."""
+    """Render the comparison as JSON (stable keys; floats as numbers, missing values as null).
+
+    ``mde`` is the smallest detectable slowdown as a fraction; null when none could be significant
+    (too few samples) or not computed (one side missing).
+    """
     undecided = {id(r) for r in c.undecided}
+    insensitive = {id(r) for r in c.insensitive}
     doc = {
         "exit_code": c.exit_code,
         "gate": "fail" if c.regressions else ("undecided" if c.undecided else
                                               ("blind" if c.blind else "pass")),
         "needed_per_side": c.needed,
+        "sees_threshold": not c.insensitive,
         "options": {"alpha": c.options.alpha, "threshold": c.options.threshold,
                     "confidence": c.options.confidence, "fail_on": list(c.options.fail_on),
                     "strict": c.options.strict},
@@ -232,6 +258,8 @@ def render_json(c: Comparison, profiles: Optional[Mapping[str, str]] = None) -> 
              "change": r.change, "p": r.p, "p_adjusted": r.p_adjusted, "method": r.method,
              "verdict": r.verdict, "gates": r.gates, "regression": r.is_regression, "note": r.note,
              "single_run": r.single_run, "undecided": id(r) in undecided,
+             "mde": r.mde if r.mde is not None and math.isfinite(r.mde) else None,
+             "sees_threshold": id(r) not in insensitive,
              "profile_diff": (profiles or {}).get(r.name)}
             for r in c.rows
         ],
@@ -260,6 +288,9 @@ def render_github(c: Comparison, profiles: Optional[Mapping[str, str]] = None) -
         elif r.verdict == TOO_FEW:
             title = "Benchmark gate could not decide" if r in c.undecided else "Benchmark not testable"
             lines.append(f"::warning title={title}::{_gh_escape(r.name + ' ' + detail + ': ' + r.note)}")
+        elif r in c.insensitive:
+            lines.append(f"::warning title=Benchmark gate cannot see the threshold::"
+                         f"{_gh_escape(r.name + ' ' + detail + f': smallest detectable slowdown {format_mde(r)} > threshold {c.options.threshold * 100:.3g}%')}")
         elif r.verdict == FASTER:
             lines.append(f"::notice title=Benchmark faster::{_gh_escape(r.name + ' ' + detail)}")
         elif r.verdict in (BASE_ONLY, NEW_ONLY):

@@ -95,6 +95,7 @@ class Row:
     gates: bool = True
     higher_is_better: bool = False
     single_run: bool = False
+    mde: Optional[float] = None  # smallest detectable slowdown (power.py); inf: none; None: n/a
 
     @property
     def is_regression(self) -> bool:
@@ -140,14 +141,25 @@ class Comparison:
             -r.change if r.higher_is_better else r.change)]
 
     @property
+    def insensitive(self) -> List[Row]:
+        """Gating rows judged ``~`` whose minimum detectable effect exceeds the threshold.
+
+        The gate cannot see a slowdown of the threshold's size there: with this noise and these
+        samples, such a change would not have been significant.
+        """
+        return [r for r in self.rows if r.gates and r.verdict == UNCHANGED and r.mde is not None
+                and r.mde > self.options.threshold]
+
+    @property
     def exit_code(self) -> int:
-        """1 on a gating regression; else 2 when ``strict`` and the gate is blind; else 0.
+        """1 on a gating regression; else 2 when ``strict`` and the gate is blind or cannot see
+        the threshold (``insensitive``); else 0.
 
         Without ``strict`` "no evidence" exits 0: blind rows are reported, not failed.
         """
         if self.regressions:
             return 1
-        return 2 if self.options.strict and self.blind else 0
+        return 2 if self.options.strict and (self.blind or self.insensitive) else 0
 
 
 def _samples(bench: PooledBench, unit: str) -> List[float]:
@@ -248,6 +260,7 @@ def compare(
     rows: List[Row] = []
     candidates: List[tuple] = []
     pending: List[tuple] = []
+    sides: List[tuple] = []
     attempted = 0
     gate_res = [re.compile(p) for p in options.fail_on]
     for key in sorted(set(base) | set(new)):
@@ -267,6 +280,7 @@ def compare(
                 row.base = side
             continue
         sample_unit = _choose_unit(b, n, options)
+        sides.append((row, b, n, sample_unit))
         row.base = _side(b, sample_unit, options.confidence)
         row.new = _side(n, sample_unit, options.confidence)
         if row.base.n == 0 or row.new.n == 0:
@@ -287,12 +301,15 @@ def compare(
     tested = _holm_family(candidates, options.alpha, needed)
     for (row, _, _), p in zip(pending, stats.mann_whitney_many([(b, n) for _, b, n in pending])):
         row.p = p
+    from profkit.bench.power import set_mde
+
+    set_mde(sides, options.alpha / max(1, len(tested)))
     for row, p_adj in zip(tested, stats.holm([1.0 if r.p is None else r.p for r in tested])):
         row.p_adjusted = p_adj
         if p_adj > options.alpha or not row.change:
             continue
         if abs(row.change) < options.threshold:
-            row.note = f"significant but below the {options.threshold:.0%} threshold"
+            row.note = f"significant but below the {options.threshold * 100:.3g}% threshold"
             continue
         worse = row.change < 0 if row.higher_is_better else row.change > 0
         row.verdict = SLOWER if worse else FASTER

@@ -49,9 +49,31 @@ def gate_status(c: Comparison) -> Optional[str]:
     if undecided:
         worst = max(undecided, key=lambda r: abs(r.change or 0.0))
         text += (f"; the gate could not decide on {len(undecided)} that changed beyond the "
-                 f"{c.options.threshold:.0%} threshold in the slower direction (e.g. {worst.name} "
+                 f"{c.options.threshold * 100:.3g}% threshold in the slower direction (e.g. {worst.name} "
                  f"{worst.change:+.1%})")
     return text
+
+
+def threshold_status(c: Comparison) -> Optional[str]:
+    """Return the note saying the gate cannot see the threshold on some benchmarks, or None."""
+    rows = c.insensitive
+    if not rows:
+        return None
+    worst = max(rows, key=lambda r: r.mde or 0.0)
+    return (f"gate cannot see the {c.options.threshold * 100:.3g}% threshold on {len(rows)} gating "
+            f"benchmark(s): with the noise in these samples the smallest slowdown they could show "
+            f"is up to {worst.mde:.1%} ({worst.name}); use more runs, a quieter machine or "
+            "instruction counts (pytest --profkit-instructions)")
+
+
+def insensitive_warning(c: Comparison) -> Optional[str]:
+    """Return the stderr warning for ``threshold_status`` plus what the exit code means, or None."""
+    status = threshold_status(c)
+    if status is None:
+        return None
+    if c.options.strict:
+        return status + (" (--strict: exit 2)" if c.exit_code == 2 else "")
+    return status + " (--strict makes this exit 2)"
 
 
 def blind_warning(c: Comparison) -> Optional[str]:
@@ -97,6 +119,12 @@ def notes(c: Comparison, tested: int) -> List[str]:
     status = gate_status(c)
     if status:
         out.append(status)
+    if any(r.mde is not None for r in c.rows):
+        out.append(f"MDE: the smallest slowdown each benchmark's samples could call significant "
+                   f"(noise estimated from them; alpha {opts.alpha:g} over the Holm family)")
+    sees = threshold_status(c)
+    if sees:
+        out.append(sees)
     ci_n = stats.ci_min_samples(opts.confidence)
     if any(s is not None and s.ci is None and 0 < s.n < ci_n and s.center == "median"
            for r in c.rows for s in (r.base, r.new)):

@@ -1,4 +1,4 @@
-"""``profkit bench compare|noise|history``: benchmark regression gating for CI.
+"""``profkit bench compare|noise|history|ab``: benchmark regression gating for CI.
 
 Exit codes: 0 no significant regression beyond the threshold, 1 a regression, 2 usage or input
 error (malformed file, another tool's JSON, missing file, bad option, a ``--fail-on`` that matches
@@ -69,12 +69,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "that matches no benchmark is an error")
     c.add_argument("--strict", action="store_true",
                    help="exit 2 when a gating benchmark cannot reach significance with the samples "
-                        "given (the gate is blind), instead of 0 with a warning")
+                        "given (the gate is blind) or its MDE exceeds the threshold (the gate cannot "
+                        "see it), instead of 0 with a warning")
     c.add_argument("--format", choices=("table", "markdown", "json", "github"), default="table")
     c.add_argument("-o", "--output", help="write the report to this file instead of stdout")
     c.add_argument("--all", action="store_true",
                    help="list every benchmark in table/Markdown (default: over 50, only those with a verdict)")
     c.add_argument("--markdown", metavar="FILE", help="also write a Markdown report (PR comment)")
+    c.add_argument("--html", metavar="FILE",
+                   help="also write a self-contained HTML table; each regression links to a diff "
+                        "flame graph (FILE-stem.flame-N.html beside it) when profiles were recorded")
     c.add_argument("--profiles", action="store_true",
                    help="for each slower benchmark show the functions whose time per call grew most, "
                         "from the profiles `pytest --profkit-profile DIR` recorded in the runs")
@@ -96,6 +100,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--machine", help="only runs from this machine (the .benchmarks/<machine-id>/ directory, "
                                      "else machine_info.node); by default one series per machine")
     h.add_argument("--format", choices=("table", "json"), default="table")
+
+    from profkit.cli import bench_ab
+
+    bench_ab.add_parser(sub, _stat_options)
 
 
 def _stat_options(p: argparse.ArgumentParser, threshold: bool = True) -> None:
@@ -134,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
             return _compare(args)
         if args.bench_command == "noise":
             return _noise(args)
+        if args.bench_command == "ab":
+            from profkit.cli.bench_ab import run as run_ab
+
+            return run_ab(args, _compare)
         return _history(args)
     except CommandError:
         raise
@@ -145,11 +157,11 @@ def _compare(args: argparse.Namespace) -> int:
     import re
 
     from profkit.bench import report
-    from profkit.bench.load import load_runs
+    from profkit.bench.load import check_one_measure, load_runs
     from profkit.bench.runs import machine_note
     from profkit.bench.samples import pool
     from profkit.bench.verdict import CompareOptions, compare
-    from profkit.bench.verdict_notes import blind_warning
+    from profkit.bench.verdict_notes import blind_warning, insensitive_warning
     from profkit.errors import InputError
 
     for pattern in args.fail_on:
@@ -159,6 +171,7 @@ def _compare(args: argparse.Namespace) -> int:
             raise InputError(f"--fail-on {pattern!r} is not a valid regular expression") from None
     base_runs = load_runs(expand_side(args.base, args.more_base))
     new_runs = load_runs(expand_side(args.new, args.more_new))
+    check_one_measure(base_runs + new_runs)
     names = sorted({r.name for run in base_runs + new_runs for r in run.results})
     for pattern in args.fail_on:
         if not any(re.search(pattern, name) for name in names):
@@ -182,17 +195,25 @@ def _compare(args: argparse.Namespace) -> int:
     _emit(report.render(comparison, args.format, profiles, show_all=args.all), args.output)
     if args.markdown:
         _emit(report.render_markdown(comparison, profiles, show_all=args.all), args.markdown)
-    warning = blind_warning(comparison)
-    if warning:
-        print(f"profkit: warning: {warning}", file=sys.stderr)
+    if getattr(args, "html", None):  # bench ab reuses _compare without --html
+        try:
+            from profkit.viewer.bench_html import write_compare_html
+        except ImportError as e:
+            raise InputError(f"--html needs the viewer's packages ({e.name} is missing): "
+                             "pip install 'profkit[web]'") from None
+        write_compare_html(comparison, base_runs, new_runs, args.html)
+    for warning in (blind_warning(comparison), insensitive_warning(comparison)):
+        if warning:
+            print(f"profkit: warning: {warning}", file=sys.stderr)
     return comparison.exit_code
 
 
 def _noise(args: argparse.Namespace) -> int:
-    from profkit.bench.load import load_runs
+    from profkit.bench.load import check_one_measure, load_runs
     from profkit.bench.noise import estimate_noise, render_noise
 
     runs = load_runs(args.files)
+    check_one_measure(runs)
     result = estimate_noise(runs, alpha=args.alpha, confidence=args.confidence)
     sys.stdout.write(render_noise(result, args.format))
     return 0
@@ -200,9 +221,10 @@ def _noise(args: argparse.Namespace) -> int:
 
 def _history(args: argparse.Namespace) -> int:
     from profkit.bench.history import build_history, render_history, write_chart
-    from profkit.bench.load import load_runs
+    from profkit.bench.load import check_one_measure, load_runs
 
     runs = load_runs(args.dir)
+    check_one_measure(runs)
     hist = build_history(runs, threshold=args.threshold, alpha=args.alpha, branch=args.branch,
                          machine=args.machine)
     sys.stdout.write(render_history(hist, args.format))

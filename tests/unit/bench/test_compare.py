@@ -192,7 +192,7 @@ def test_markdown_github_and_table_outputs(tmp_path: Path, capsys: pytest.Captur
     assert "::error title=Benchmark regression::t::slow slower +" in out
     assert "%" not in out.split("::error")[1].split("\n")[0].replace("%25", "")  # '%' escaped
     text = md.read_text()
-    assert "| benchmark | base | new | change | p (Holm) | verdict |" in text
+    assert "| benchmark | base | new | change | p (Holm) | MDE | verdict |" in text
     assert "**slower**" in text and "FAIL" in text and "geomean" in text
     assert main(["bench", "compare", str(b), str(n)]) == 1
     table = capsys.readouterr().out
