@@ -40,5 +40,9 @@ if sys.implementation.name == "cpython":
     ext_modules.append(
         Extension("profkit.collect._fastlock", ["profkit/collect/_fastlock.c"], optional=True)
     )
+    if sys.platform.startswith("linux"):
+        ext_modules.append(
+            Extension("profkit.collect._cpuwake", ["profkit/collect/_cpuwake.c"], optional=True)
+        )
 
 setup(ext_modules=ext_modules, cmdclass={"build_ext": OptionalBuildExt})

@@ -28,12 +28,18 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 
-def generate(path: Path, size_mb: float) -> None:
-    """Write a deterministic CPU profile of about ``size_mb`` MB (gzip'd) to ``path``."""
+def generate(
+    path: Path, size_mb: float, seed: int = 1234, *, samples: int = 0,
+    depth: Tuple[int, int] = (20, 80),
+) -> None:
+    """Write a deterministic CPU profile of about ``size_mb`` MB (gzip'd) to ``path``.
+
+    ``samples``/``depth`` (stack depth range) override the size-derived defaults.
+    """
     from profkit.model import FrameKey, ProfileBuilder
     from profkit.model.codec import save
 
-    rnd = random.Random(1234)
+    rnd = random.Random(seed)
     b = ProfileBuilder(
         [("samples", "count"), ("cpu", "nanoseconds")], period_type=("cpu", "nanoseconds"),
         period=10_000_000, default_sample_type="cpu", mapping_filename="/usr/bin/python3",
@@ -47,12 +53,12 @@ def generate(path: Path, size_mb: float) -> None:
     locations = [b.location(f._replace(line=f.start_line + k)) for f in funcs for k in (1, 7)]
     children: Dict[int, List[int]] = {}
     threads = [f"thread-{i}" for i in range(8)]
-    samples = int(size_mb * 7_700)
+    samples = samples or int(size_mb * 7_700)
     for _ in range(samples):
-        depth = rnd.randint(20, 80)
+        depth_n = rnd.randint(*depth)
         node = rnd.randrange(64)
         stack = [locations[node]]
-        for _d in range(depth):
+        for _d in range(depth_n):
             kids = children.get(node)
             if kids is None:
                 kids = children[node] = [rnd.randrange(len(locations)) for _k in range(rnd.randint(1, 6))]
@@ -63,6 +69,21 @@ def generate(path: Path, size_mb: float) -> None:
         b.add_locations(stack, [n, n * 10_000_000], labels={"thread": rnd.choice(threads)})
     p = b.build(duration_nanos=60_000_000_000, time_nanos=1_700_000_000_000_000_000)
     save(p, path)
+
+
+_compiled = False
+
+
+def precompile() -> None:
+    """Write profkit's bytecode once, as ``pip install`` does: an installed profkit starts from
+    ``.pyc`` files. This machine sets ``PYTHONDONTWRITEBYTECODE=1``, under which an editable
+    checkout recompiles every module of the package at each start (~0.1 s CPU of a report)."""
+    global _compiled
+    if not _compiled:
+        import compileall
+
+        compileall.compile_dir(str(ROOT / "profkit"), quiet=1)
+        _compiled = True
 
 
 def run_child(argv: List[str]) -> Tuple[float, int, int]:
@@ -84,21 +105,44 @@ def pprof_binary() -> List[str]:
         return ["go", "tool", "pprof"]
 
 
+Run = Tuple[float, int, int]
+
+
+def interleaved(pk_argv: List[str], go_argv: List[str], runs: int) -> Tuple[List[Run], List[Run]]:
+    """Run profkit's and pprof's commands ``runs`` times each, alternating which goes first.
+
+    Returns the (wall seconds, peak RSS, exit status) of each side's runs; a failed run
+    ends the benchmark with its command named.
+    """
+    precompile()
+    pk: List[Run] = []
+    gg: List[Run] = []
+    for i in range(runs):
+        order = [(pk_argv, pk), (go_argv, gg)] if i % 2 == 0 else [(go_argv, gg), (pk_argv, pk)]
+        for argv, acc in order:
+            result = run_child(argv)
+            if result[2] != 0:
+                raise SystemExit(f"{' '.join(argv)} failed (exit {result[2]})")
+            acc.append(result)
+    return pk, gg
+
+
+def pair(pk_argv: List[str], go_argv: List[str], runs: int) -> Dict[str, float]:
+    """Run both ``runs`` times, interleaved; return the medians of time and peak RSS."""
+    pk, gg = interleaved(pk_argv, go_argv, runs)
+    return {
+        "pk_s": statistics.median(r[0] for r in pk), "go_s": statistics.median(r[0] for r in gg),
+        "pk_rss": statistics.median(r[1] for r in pk), "go_rss": statistics.median(r[1] for r in gg),
+    }
+
+
 def bench(path: Path, runs: int, go: List[str]) -> Dict[str, float]:
     """Return medians and peaks for profkit and pprof on ``path``."""
     pk_argv = [sys.executable, "-m", "profkit", "top", str(path)]
     go_argv = [*go, "-top", str(path)]
     env_home = tempfile.mkdtemp(prefix="bench-pprof-")
     os.environ.setdefault("PPROF_TMPDIR", env_home)
-    pk: List[Tuple[float, int, int]] = []
-    gg: List[Tuple[float, int, int]] = []
-    for i in range(runs):
-        order = [(pk_argv, pk), (go_argv, gg)] if i % 2 == 0 else [(go_argv, gg), (pk_argv, pk)]
-        for argv, acc in order:
-            result = run_child(argv)
-            if result[2] != 0:
-                raise SystemExit(f"{argv[0]} failed on {path} (exit {result[2]})")
-            acc.append(result)
+    pk, gg = interleaved(pk_argv, go_argv, runs)
     return {
         "profkit_s": statistics.median(r[0] for r in pk),
         "pprof_s": statistics.median(r[0] for r in gg),

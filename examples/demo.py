@@ -111,7 +111,8 @@ def run() -> int:
         problem = check(finding, CLAIMS[sample_type])
         if problem:
             problems.append(problem)
-    print(f"\nprofiles kept in {out_dir} (open with: profkit top FILE, or go tool pprof -http=: FILE)")
+    print(f"\nprofiles kept in {out_dir}; to explore the CPU profile in your browser:")
+    print(f"  .venv/bin/profkit view {out_dir / 'cpu.pb.gz'}")
     if summary["errors"]:
         problems.append(f"the load saw {summary['errors']} errors: {summary['first_error']}")
     for problem in problems:

@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from profkit.analysis.names import display_name
 from profkit.model.errors import ProfileFormatError
+from profkit.model.limits import current_limits
 from profkit.model.profile import Profile, ValueType
 
 __all__ = ["LineInfo", "StackTable", "from_message", "from_profile"]
@@ -53,6 +54,9 @@ class StackTable:
     comments: List[str] = field(default_factory=list)
     main_file: str = ""
     main_build_id: str = ""
+    #: the decoded message ``from_message`` read (its location ids are the table's),
+    #: kept for reports that read more of it (raw, callgrind); None otherwise
+    message: Any = field(default=None, compare=False, repr=False)
 
     def sample_index(self, name: str | int | None) -> int:
         """Resolve a sample type name or index like ``Profile.sample_index`` (KeyError)."""
@@ -73,7 +77,7 @@ class StackTable:
             [self.values[i] for i in keep], [self.base[i] for i in keep],
             pick(self.labels), pick(self.num_labels), pick(self.num_units),
             self.default_sample_type, self.time_nanos, self.duration_nanos,
-            self.comments, self.main_file, self.main_build_id,
+            self.comments, self.main_file, self.main_build_id, self.message,
         )
 
 
@@ -127,8 +131,10 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
     every string index the message holds (sample/period types, mappings, functions,
     label keys, values and units, comments, drop/keep frames, default sample type,
     doc URL) whether used here or not, ids, value counts and location references
-    (those when the stacks are walked); raises ProfileFormatError with one line.
+    (those when the stacks are walked); raises ProfileFormatError with one line, and
+    LimitError if the message holds more than ``profkit.model.limits`` allows.
     """
+    current_limits().check_message(msg)  # profkit.model.limits: decoders check them too
     st = msg.string_table
     nstr = len(st)
     if nstr and st[0] != "":
@@ -255,4 +261,5 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
         comments=[s(c) for c in msg.comment],
         main_file=main_file,
         main_build_id=main_build,
+        message=msg,
     )

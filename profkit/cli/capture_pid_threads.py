@@ -30,7 +30,7 @@ def pyspy_dump(pid: int, *, nonblocking: bool = False, pyspy: Optional[str] = No
         InputError: no such process, not a Python process.
         CommandError: py-spy missing, not permitted to attach, or failed otherwise.
     """
-    from profkit.cli.capture_pid import _explain_failure, check_target, find_pyspy
+    from profkit.collect.pyspy import _explain_failure, check_target, find_pyspy
 
     check_target(pid)
     cmd = [pyspy or find_pyspy(), "dump", "--pid", str(pid), "--json", "--full-filenames"]
@@ -54,7 +54,7 @@ def pyspy_dump(pid: int, *, nonblocking: bool = False, pyspy: Optional[str] = No
 
 
 def _frame(f: Any) -> Tuple[FrameKey, str]:
-    from profkit.cli.capture_pid import frame_name
+    from profkit.collect.pyspy import frame_name
 
     filename = str(f.get("filename") or "")
     line = int(f.get("line") or 0)

@@ -1,10 +1,11 @@
 """``profkit capture URL`` / ``profkit capture --pid PID``: profile a running program.
 
-A URL fetches from a service's ``/debug/profile`` (``capture_url``); ``--pid`` samples
+A URL fetches from a service's ``/debug/profile`` (``profkit.report.fetch_url``); ``--pid`` samples
 a local Python process with py-spy (``capture_pid``). Examples::
 
     profkit capture --pid 4242 --seconds 10 -o cpu.pb.gz
     profkit capture --pid 4242 --wall --seconds 5 -o wall.pb.gz
+    profkit capture --pid $(cat gunicorn.pid) --seconds 10   # the master and every worker
     profkit capture --pid 4242 --type threads --text 2 -o threads.pb.gz
 
     profkit capture http://127.0.0.1:8000 --seconds 10 -o cpu.pb.gz
@@ -20,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 
+from profkit.model.kinds import CAPTURE_TYPES
+
 NAME = "capture"
-# Profile types a URL capture can ask for; capture_url checks URLs against the same tuple.
-# Kept here so that building the parser (every profkit command) imports no HTTP client.
-TYPES = ("cpu", "wall", "heap", "allocs", "threads", "threadcreate", "block", "mutex")
+# Profile types a URL capture can ask for: the one list, profkit.model.kinds (plain data,
+# so building the parser, for every profkit command, imports no HTTP client).
+TYPES = CAPTURE_TYPES
 HELP = "capture a profile from a service's /debug/profile endpoint, or from a PID (py-spy)"
 
 
@@ -37,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --pid: wall-clock profile, idle threads included")
     p.add_argument("--rate", type=int, default=100, metavar="HZ",
                    help="with --pid: samples per second (default 100)")
+    p.add_argument("--no-children", action="store_true",
+                   help="with --pid: sample this process only, not its Python children "
+                        "(by default a server master's workers are included)")
     p.add_argument("--nonblocking", action="store_true",
                    help="with --pid: do not pause the process while sampling (less accurate)")
     p.add_argument("--seconds", type=float, default=None,
@@ -46,7 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", default=None,
                    help="file to write (default: <type>-<time>.pb.gz in the current directory)")
     p.add_argument("--timeout", type=float, default=None,
-                   help="give up after this many seconds (default: 1.5 x seconds + 5, or 65)")
+                   help="seconds each read may wait; the whole capture must end within "
+                        "--seconds + this (default: 1.5 x seconds + 5, or 65, in all)")
     p.add_argument("--token", default=None,
                    help="bearer token (prefer $PROFKIT_TOKEN: arguments are visible to other users)")
     p.add_argument("--top", type=int, default=10, metavar="N",
@@ -76,13 +83,13 @@ def _run_url(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from profkit.cli.capture_url import (
+    from profkit.model.codec import write_atomic
+    from profkit.report.fetch_url import (
         auth_headers,
         build_target,
         check_profile,
         fetch_with_progress,
     )
-    from profkit.model.codec import write_atomic
 
     target = build_target(args.url, args.kind, args.seconds, args.timeout)
     output = args.output or f"{target.kind}-{time.strftime('%Y%m%d-%H%M%S')}.pb.gz"
@@ -93,8 +100,12 @@ def _run_url(args: argparse.Namespace) -> int:
     body, ctype = fetch_with_progress(target, auth_headers(args.token), show_bar=show_bar)
     profile = check_profile(body, ctype, target.url)
     write_atomic(output, body)
-    print(f"wrote {output} ({len(profile.samples)} samples, {len(body)} bytes)")
-    if args.top > 0 and profile.samples:
+    to_stdout = output == "-"  # the profile went to stdout: the summary must not
+    print(f"wrote {output} ({len(profile.samples)} samples, {len(body)} bytes)",
+          file=sys.stderr if to_stdout else sys.stdout)
+    for note in (c for c in profile.comments if c.startswith("workers answered:")):
+        print(note, file=sys.stderr if to_stdout else sys.stdout)  # a multi-worker server
+    if args.top > 0 and profile.samples and not to_stdout:
         from profkit.cli.capture_summary import print_top
 
         print_top(profile, args.top)

@@ -39,9 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    for k, v in info.items():
+    from profkit.render.termsafe import term_safe
+
+    for k, v in info.items():  # lists print as repr; strings from the profile are escaped
         if k != "totals":
-            print(f"{k}: {v}")
+            print(term_safe(f"{k}: {v}"))
     for t, total in totals.items():
-        print(f"total {t}: {total}")
+        print(term_safe(f"total {t}: {total}"))
     return 0

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from typing import Callable, List, NamedTuple, Optional
 
-from profkit.importers import collapsed, memray, pprof, pstats, speedscope
+from profkit.importers import collapsed, memray, pprof, pstats, pyinstrument, speedscope
 from profkit.importers._common import read_head, read_payload
 from profkit.model.codec import PathLike, read_bytes
 from profkit.model.errors import ProfileFormatError
+from profkit.model.limits import LimitError
 from profkit.model.profile import Profile
 
 
@@ -32,6 +33,7 @@ class Format(NamedTuple):
 
 FORMATS: List[Format] = [
     Format("pprof", "pprof", pprof.sniff, pprof.load),
+    Format("pyinstrument", "pyinstrument session/JSON", pyinstrument.sniff, pyinstrument.load),
     Format("speedscope", "speedscope JSON", speedscope.sniff, speedscope.load),
     Format(
         "collapsed", "collapsed stacks", collapsed.sniff, collapsed.load,
@@ -72,9 +74,14 @@ def detect_and_load(path: PathLike, *, rate_hz: Optional[float] = None) -> Profi
     Raises ProfileFormatError with one line on unknown or malformed input.
     """
     fmt = detect(path)
-    if rate_hz is not None and fmt.load_with_rate is not None:
-        return fmt.load_with_rate(path, rate_hz)
-    return fmt.load(path)
+    try:
+        if rate_hz is not None and fmt.load_with_rate is not None:
+            return fmt.load_with_rate(path, rate_hz)
+        return fmt.load(path)
+    except LimitError as e:  # from the builder, which does not know the file: name it
+        if str(e).startswith("profile is too large"):
+            raise LimitError(e.limit, e.value, os.fspath(path)) from None
+        raise
 
 
 __all__ = ["FORMATS", "Format", "detect", "detect_and_load"]

@@ -20,6 +20,7 @@ from typing import Dict, Optional
 from profkit.model.builder import FrameKey, qualified_name
 from profkit.model.codec import Buffer, PathLike, inflate, read_bytes
 from profkit.model.errors import ProfileFormatError
+from profkit.model.limits import current_limits
 
 # re-exported for the importers: (summed) sample values must fit profile.proto's int64
 from profkit.model.validate import check_int64 as check_int64
@@ -66,6 +67,14 @@ def read_text(path: PathLike) -> str:
         raise ProfileFormatError(
             f"{os.fspath(path)}: not UTF-8 text (bad byte at offset {e.start})"
         ) from None
+
+
+def check_entries(text: str, path: PathLike, limit: str, sep: str) -> None:
+    """Raise LimitError naming ``path`` if ``text`` has more ``sep``-separated entries
+    than the limit ``limit`` (``profkit.model.limits``) allows; counted at C speed
+    before anything is split or parsed, so a hostile file costs no more than its text.
+    """
+    current_limits().check(limit, text.count(sep) + 1, os.fspath(path))
 
 
 def file_time_nanos(path: PathLike) -> int:

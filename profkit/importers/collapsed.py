@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from profkit.importers._common import (
     NO_FRAMES,
+    check_entries,
     check_int64,
     file_time_nanos,
     python_frame_name,
@@ -31,6 +32,7 @@ from profkit.importers._common import (
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
+from profkit.model.limits import current_limits
 from profkit.model.profile import Profile
 from profkit.model.validate import check_valid
 
@@ -109,11 +111,14 @@ def load(path: PathLike, *, rate_hz: Optional[float] = None) -> Profile:
         period_type=("cpu", "nanoseconds") if period_ns else ("samples", "count"),
         period=period_ns or 1,
         mapping_filename=os.path.basename(name),
+        limits=current_limits(),
     )
     cache: Dict[str, FrameKey] = {}
     rows: List[Tuple[List[FrameKey], List[int], Dict[str, str]]] = []
     thread_names: Dict[str, str] = {}
-    for lineno, line in enumerate(read_text(path).splitlines(), 1):
+    text = read_text(path)
+    check_entries(text, path, "samples", "\n")  # one line per stack: bound the split
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         m = _LINE.match(line)

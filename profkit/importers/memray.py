@@ -39,6 +39,7 @@ from profkit.importers._common import NO_FRAMES, python_frame_name
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
+from profkit.model.limits import current_limits
 from profkit.model.profile import Profile
 from profkit.model.validate import check_valid
 
@@ -110,7 +111,8 @@ def load(path: PathLike, *, inuse: str = "leaked") -> Profile:
     ]
     if aggregated:
         comments.append("aggregated capture: alloc_* = the high-water-mark allocations")
-    b = ProfileBuilder(_HEAP_TYPES, period_type=("space", "bytes"), period=1, comments=comments)
+    b = ProfileBuilder(_HEAP_TYPES, period_type=("space", "bytes"), period=1, comments=comments,
+                       limits=current_limits())
     for stack, values in _largest_first(totals.items()):
         avg = values[1] // values[0] if values[0] else (values[3] // values[2] if values[2] else 0)
         b.add(list(stack) or [NO_FRAMES], values, num_labels={"bytes": avg})

@@ -37,6 +37,7 @@ from profkit.importers._common import (
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
+from profkit.model.limits import current_limits
 from profkit.model.profile import Profile
 from profkit.model.validate import check_valid
 
@@ -202,11 +203,17 @@ def load(path: PathLike) -> Profile:
         raw = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         raise ProfileFormatError(f"{name}: not a pstats file (marshal data is corrupt)") from None
+    if isinstance(raw, dict):  # one entry per function, each with its callers: bound the walk
+        limits = current_limits()
+        limits.check("functions", len(raw), name)
+        limits.check("frames", sum(len(v[4]) if isinstance(v, tuple) and len(v) == 5
+                                   and isinstance(v[4], dict) else 1 for v in raw.values()), name)
     stats = _Stats(name, raw)
     builder = ProfileBuilder(
         [("calls", "count"), ("wall", "nanoseconds")], period_type=("wall", "nanoseconds"),
         period=1, mapping_filename=os.path.basename(name),
         comments=["imported from pstats: wall = tottime (self time), calls = ncalls"],
+        limits=current_limits(),
     )
     frames = {key: _frame(key) for key in stats.calls}
     shares = _CallerShares(stats)

@@ -32,6 +32,7 @@ from typing import Any, Dict, List, NoReturn, Optional, Tuple
 
 from profkit.importers._common import (
     NO_FRAMES,
+    check_entries,
     check_int64,
     file_time_nanos,
     finite,
@@ -42,6 +43,7 @@ from profkit.importers._common import (
 from profkit.model.builder import FrameKey, ProfileBuilder
 from profkit.model.codec import PathLike
 from profkit.model.errors import ProfileFormatError
+from profkit.model.limits import current_limits
 from profkit.model.profile import Profile
 from profkit.model.validate import check_valid
 
@@ -192,7 +194,9 @@ def load(path: PathLike) -> Profile:
     """
     name = os.fspath(path)
     try:
-        doc = json.loads(read_text(path))
+        text = read_text(path)
+        check_entries(text, path, "frames", ",")  # bound what json.loads builds
+        doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise ProfileFormatError(
             f"{name}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
@@ -241,6 +245,7 @@ def load(path: PathLike) -> Profile:
         types, period_type=types[-1], period=max(period, 1),
         mapping_filename=os.path.basename(name),
         comments=[f"imported from speedscope ({r.exporter or 'unknown exporter'})"],
+        limits=current_limits(),
     )
     for stack, values, labels in stacks:
         builder.add(stack, values, labels)

@@ -10,7 +10,12 @@ number of calls is recorded (profile comment, and the benchmark's ``extra_info``
 the test call itself).
 
 Without ``--profkit-profile`` the plugin only registers its options: nothing is imported, no hook
-wraps a test. When a CPU profile is already running in the process (the code under test profiles
+wraps a test.
+
+``--profkit-instructions`` measures every benchmark in instructions counted under callgrind instead
+of seconds (``profkit.bench.instructions``): this process re-runs the same pytest command under
+valgrind and returns its exit code (2, with one line on stderr, when valgrind is missing or too old
+or the run crashes). When a CPU profile is already running in the process (the code under test profiles
 itself), the benchmark is not profiled and ``extra_info["profkit_profile_error"]`` says why; the
 same happens, with a pytest warning, when the profile cannot be written (full disk, bad DIR): a
 profile never fails a test.
@@ -44,10 +49,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="profile each benchmark for about S seconds after its timed rounds (0.5)")
     group.addoption("--profkit-profile-rate", type=float, default=1000.0, metavar="HZ",
                     help="sampling rate asked for (default 1000 Hz)")
+    group.addoption("--profkit-instructions", action="store_true", default=False,
+                    help="measure benchmarks in instructions counted by valgrind's callgrind "
+                         "(deterministic; start-up and set-up not counted) instead of seconds")
+    group.addoption("--profkit-instructions-rounds", type=_positive("--profkit-instructions-rounds"),
+                    default=5, metavar="N",
+                    help="counted calls per benchmark in instruction mode (default 5)")
+    group.addoption("--profkit-instructions-warmup", type=_positive("--profkit-instructions-warmup"),
+                    default=3, metavar="N",
+                    help="uncounted calls before counting, the first included (default 3)")
+    group.addoption("--profkit-valgrind", default="valgrind", metavar="PATH",
+                    help="valgrind executable for --profkit-instructions (default: on PATH)")
+
+
+def _positive(option: str) -> Callable[[str], int]:
+    """The ``type`` of ``option``: ``parse_positive`` raising pytest's error type (exit 4)."""
+
+    def check(text: str) -> int:
+        from profkit.bench.positive import parse_positive
+
+        try:
+            return parse_positive(text)
+        except ValueError as e:
+            raise pytest.UsageError(f"profkit: {option}: {e}") from None
+
+    return check
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> Optional[int]:
+    """Under ``--profkit-instructions`` (outside valgrind): re-run this command under callgrind."""
+    if not config.getoption("profkit_instructions"):
+        return None
+    from profkit.bench import instructions
+
+    if os.environ.get(instructions.ENV_DIR) or os.environ.get(instructions.ENV_PRIME):
+        return None  # the inner run (pytest_configure registers the counter), or the priming one
+    return instructions.relaunch(config)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the profiling hooks only when ``--profkit-profile`` is given."""
+    """Register the profiling hooks only when ``--profkit-profile`` is given (or the counter)."""
+    if config.getoption("profkit_instructions") and os.environ.get("PROFKIT_INSTRUCTIONS_DIR"):
+        from profkit.bench import instructions
+
+        config.pluginmanager.register(instructions.InstructionCounter(
+            os.environ[instructions.ENV_HELPER], os.environ[instructions.ENV_DIR],
+            rounds=config.getoption("profkit_instructions_rounds"),
+            warmup=config.getoption("profkit_instructions_warmup")), "profkit-instructions")
     directory = config.getoption("profkit_profile")
     if not directory:
         return

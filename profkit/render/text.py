@@ -4,7 +4,8 @@ Header lines (File, Build ID, comments, Type, Time, Duration, Active filters,
 "Showing nodes accounting for ...", "Dropped N nodes (cum <= X)", "Showing top N
 nodes out of M") then the flat/flat%/sum%/cum/cum% columns. Values use pprof's
 unit choice: the smallest shown value's unit, promoted while it stays >= 0.01 of
-the largest (``1.20s``, ``10ms``, ``5.50MB``); counts print as integers.
+the largest (``1.20s``, ``10ms``, ``5.50MB``); counts print as integers. Names and
+header lines from the profile pass through ``term_safe`` (control characters escaped).
 """
 
 from __future__ import annotations
@@ -14,13 +15,24 @@ import posixpath
 from typing import List
 
 from profkit.analysis.measurement import label, percentage, scale, scaled_label
+from profkit.render.termsafe import term_safe
+from profkit.report import Report
 from profkit.views.top import TopTable
 
-__all__ = ["format_time", "output_unit", "render_top", "top_labels"]
+__all__ = ["format_time", "output_unit", "scaled_value", "render_top", "render_top_report", "top_labels"]
+
+
+def scaled_value(t: TopTable, v: int, unit: str) -> str:
+    """Return value ``v`` as pprof's ``formatValue`` prints it (``divide_by`` applied)."""
+    if t.ratio > 0 and t.ratio != 1:
+        v = int(float(v) * t.ratio)
+    return scaled_label(v, t.sample_unit, unit)
 
 
 def output_unit(t: TopTable) -> str:
     """Return the unit pprof would print ``t``'s values in (``selectOutputUnit``)."""
+    if t.unit != "minimum":
+        return t.unit
     min_value = 0
     for r in t.rows:
         v = abs(r.flat) or abs(r.cum)
@@ -31,6 +43,8 @@ def output_unit(t: TopTable) -> str:
         return "minimum"
     if min_value == 0:
         min_value = max_value
+    if t.ratio > 0 and t.ratio != 1:
+        min_value, max_value = int(float(min_value) * t.ratio), int(float(max_value) * t.ratio)
     _, min_unit = scale(min_value, t.sample_unit, "minimum")
     _, max_unit = scale(max_value, t.sample_unit, "minimum")
     unit = min_unit
@@ -51,7 +65,7 @@ def top_labels(t: TopTable, unit: str) -> List[str]:
     """Return the header lines pprof prints above the top table."""
 
     def fmt(v: int) -> str:
-        return scaled_label(v, t.sample_unit, unit)
+        return scaled_value(t, v, unit)
 
     out: List[str] = []
     if t.file:
@@ -84,7 +98,7 @@ def top_labels(t: TopTable, unit: str) -> List[str]:
             out.append(f"Dropped {t.dropped_nodes} {noun} (cum <= {fmt(t.dropped_cutoff)})")
         if 0 < t.node_count < t.orig_count:
             out.append(f"Showing top {t.node_count} nodes out of {t.orig_count}")
-    return out
+    return [term_safe(line) for line in out]  # file names, comments, types come from the profile
 
 
 def render_top(t: TopTable) -> str:
@@ -97,8 +111,15 @@ def render_top(t: TopTable) -> str:
         running += r.flat
         inl = f" ({r.inline})" if r.inline else ""
         lines.append(
-            f"{scaled_label(r.flat, t.sample_unit, unit):>10} {percentage(r.flat, t.total)} "
-            f"{percentage(running, t.total)} {scaled_label(r.cum, t.sample_unit, unit):>10} "
-            f"{percentage(r.cum, t.total)}  {r.name}{inl}"
+            f"{scaled_value(t, r.flat, unit):>10} {percentage(r.flat, t.total)} "
+            f"{percentage(running, t.total)} {scaled_value(t, r.cum, unit):>10} "
+            f"{percentage(r.cum, t.total)}  {term_safe(r.name)}{inl}"
         )
     return "\n".join(lines) + "\n"
+
+
+def render_top_report(report: Report) -> str:
+    """Return the top table of a built report as ``go tool pprof -top`` prints it."""
+    from profkit.views.top import top_from_report
+
+    return render_top(top_from_report(report))

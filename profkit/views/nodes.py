@@ -8,7 +8,7 @@ from typing import Dict, List, Tuple
 
 from profkit.analysis.stacks import LineInfo, StackTable
 
-__all__ = ["NodeKey", "assign_nodes", "clean_path"]
+__all__ = ["NodeKey", "assign_nodes", "clean_path", "name_parts", "printable_name"]
 
 #: (name, file, line, objfile, start_line); unused parts are "" / 0
 NodeKey = Tuple[str, str, int, str, int]
@@ -36,9 +36,15 @@ def _key(info: LineInfo, objfile: str, granularity: str) -> NodeKey:
     return (name, file, lineno, objfile, start_line)
 
 
-def printable_name(key: NodeKey) -> str:
-    """Return the row name pprof prints for a node (``NodeInfo.PrintableName``)."""
+def name_parts(key: NodeKey, *, file_basename: bool = False) -> List[str]:
+    """Return the parts of a node's printed name: function, then file:line or file.
+
+    A node with neither name nor file is its mapping (``[objfile]``) or ``<unknown>``,
+    as pprof's ``NodeInfo.NameComponents``; ``file_basename`` keeps only the base name.
+    """
     name, file, lineno, objfile, _start = key
+    if file and file_basename:
+        file = posixpath.basename(file)
     parts: List[str] = [name] if name else []
     if lineno:
         parts.append(f"{file}:{lineno}")
@@ -50,7 +56,12 @@ def printable_name(key: NodeKey) -> str:
         parts.append("[" + posixpath.basename(objfile) + "]")
     else:
         parts.append("<unknown>")
-    return " ".join(parts)
+    return parts
+
+
+def printable_name(key: NodeKey) -> str:
+    """Return the row name pprof prints for a node (``NodeInfo.PrintableName``)."""
+    return " ".join(name_parts(key))
 
 
 def assign_nodes(

@@ -12,7 +12,8 @@ Semantics follow ``go tool pprof`` (``internal/graph``, ``internal/report``):
 * a node reached only through inlined calls is marked ``(inline)``, through both
   ``(partial-inline)``.
 
-Pass the *unfiltered* profile: ``top`` applies the options' filters itself.
+``top_from_report`` reads a built report (``profkit.report.build``: filters applied,
+total computed before them); ``top(profile, options)`` builds one for a profile.
 """
 
 from __future__ import annotations
@@ -22,16 +23,16 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from profkit.analysis.filter import filter_table
-from profkit.analysis.stacks import StackTable, from_profile
-from profkit.errors import InputError, ProfileFormatError
+from profkit.analysis.stacks import StackTable
+from profkit.errors import ProfileFormatError
 from profkit.model.profile import Profile
 from profkit.options import ViewOptions
+from profkit.report import Report, ReportRequest, build
+from profkit.report.driver import go_div
 from profkit.views.nodes import assign_nodes, printable_name
 
-__all__ = ["TopRow", "TopTable", "top", "top_from_table"]
+__all__ = ["TopRow", "TopTable", "top", "top_from_report"]
 
-_EDGE_FRACTION = 0.001
 
 
 @dataclass
@@ -67,6 +68,8 @@ class TopTable:
     duration_nanos: int = 0
     active_filters: List[str] = field(default_factory=list)
     is_diff: bool = False
+    unit: str = "minimum"  # the unit asked for (pprof's -unit); "minimum" = pprof's choice
+    ratio: float = 1.0  # pprof's 1/divide_by, applied when values are printed
 
     def to_dict(self) -> Dict[str, object]:
         """Return a JSON-ready dict (values in the sample unit, percentages as floats)."""
@@ -85,46 +88,27 @@ class TopTable:
         }
 
 
-def _sample_index(t: StackTable, options: ViewOptions) -> int:
-    try:
-        return t.sample_index(options.sample_index or None)
-    except KeyError as e:
-        raise InputError(str(e.args[0])) from None
-
-
 def top(profile: Profile, options: Optional[ViewOptions] = None) -> TopTable:
     """Return the top table of ``profile`` (unfiltered; not modified) under ``options``.
 
     Raises InputError for an unknown sample index or a bad filter.
     """
-    opts = options or ViewOptions()
-    table = from_profile(profile, with_labels=bool(opts.tagfocus or opts.tagignore))
-    return top_from_table(table, opts)
+    return top_from_report(build(ReportRequest([profile], options=options or ViewOptions())))
 
 
-def _total(t: StackTable, si: int) -> Tuple[int, bool]:
-    total = diff_total = 0
-    any_base = False
-    for vals, base in zip(t.values, t.base):
-        v = abs(vals[si])
-        total += v
-        if base:
-            diff_total += v
-            any_base = True
-    return (diff_total if diff_total > 0 else total), any_base
-
-
-def top_from_table(t: StackTable, options: ViewOptions) -> TopTable:
-    """Compute the top table from a StackTable (see ``top``)."""
-    si = _sample_index(t, options)
-    total, is_diff = _total(t, si)
-    ft = filter_table(t, options)
+def top_from_report(r: Report) -> TopTable:
+    """Compute the top table of a built report (its filtered samples, its total)."""
+    options = r.request.options
+    ft, si, total = r.table, r.sample_index, r.total
     loc_nodes, keys = assign_nodes(ft, options.granularity)
     flat, cum = _flat_cum(ft, si, loc_nodes)
+    shown_f, shown_c = _mean_values(r, loc_nodes, flat, cum)  # pprof's FlatValue/CumValue
     names = [printable_name(k) for k in keys]
-    graph = [n for n in range(len(keys)) if flat.get(n, 0) or cum.get(n, 0)]
+    graph = [n for n in range(len(keys)) if (flat.get(n, 0) or cum.get(n, 0))
+             and not (options.drop_negative and _negative(flat.get(n, 0), cum.get(n, 0)))]
     total_value = sum(flat.get(n, 0) for n in graph)
-    node_cutoff = abs(int(total_value * options.nodefraction))
+    trim = options.trim  # pprof: -trim=false means no node count or fractions
+    node_cutoff = abs(int(total_value * options.nodefraction)) if trim else 0
     dropped = 0
     if node_cutoff > 0:
         kept = [n for n in graph if abs(cum.get(n, 0)) >= node_cutoff]
@@ -135,29 +119,49 @@ def top_from_table(t: StackTable, options: ViewOptions) -> TopTable:
         graph.sort(key=lambda n: (-abs(cum.get(n, 0)), names[n], -abs(flat.get(n, 0)), keys[n]))
     else:
         graph.sort(key=lambda n: (-abs(flat.get(n, 0)), names[n], -abs(cum.get(n, 0)), keys[n]))
-    if options.nodecount > 0:
+    if options.nodecount > 0 and trim:
         graph = graph[: options.nodecount]
     inline = _inline_labels(
-        ft, si, loc_nodes, set(graph), abs(int(total_value * _EDGE_FRACTION))
+        ft, si, loc_nodes, set(graph),
+        abs(int(total_value * options.edgefraction)) if trim else 0,
     )
     rows: List[TopRow] = []
     running = 0
     for n in graph:
-        f, c = flat.get(n, 0), cum.get(n, 0)
+        f, c = shown_f.get(n, 0), shown_c.get(n, 0)
         running += f
         rows.append(TopRow(
             names[n], f, c, _pct(f, total), _pct(running, total), _pct(c, total),
             inline.get(n, ""),
         ))
-    st = t.sample_types[si]
+    st = r.sample_type
     return TopTable(
         rows=rows, sample_type=st.type, sample_unit=st.unit, total=total,
         shown_flat=running, dropped_nodes=dropped,
-        dropped_cutoff=abs(int(total * options.nodefraction)), node_count=len(graph),
-        orig_count=orig_count, file=t.main_file, build_id=t.main_build_id,
-        comments=list(t.comments), time_nanos=t.time_nanos,
-        duration_nanos=t.duration_nanos, active_filters=options.active_filters(),
-        is_diff=is_diff,
+        dropped_cutoff=abs(int(total * options.nodefraction)) if trim else 0,
+        node_count=len(graph),
+        orig_count=orig_count, file=ft.main_file, build_id=ft.main_build_id,
+        comments=list(ft.comments), time_nanos=ft.time_nanos,
+        duration_nanos=ft.duration_nanos, active_filters=options.active_filters(),
+        is_diff=r.is_diff, unit=options.unit, ratio=options.ratio,
+    )
+
+
+def _negative(flat: int, cum: int) -> bool:
+    """pprof's ``isNegative``: what ``drop_negative`` hides."""
+    return flat < 0 or (flat == 0 and cum < 0)
+
+
+def _mean_values(
+    r: Report, loc_nodes: Dict[int, Tuple[int, ...]], flat: Dict[int, int], cum: Dict[int, int]
+) -> Tuple[Dict[int, int], Dict[int, int]]:
+    """Return the values shown: with ``mean``, each node's sum / its sum of the count."""
+    if r.mean_index is None:
+        return flat, cum
+    flat_d, cum_d = _flat_cum(r.table, r.mean_index, loc_nodes)
+    return (
+        {n: go_div(v, flat_d[n]) if flat_d.get(n) else v for n, v in flat.items()},
+        {n: go_div(v, cum_d[n]) if cum_d.get(n) else v for n, v in cum.items()},
     )
 
 

@@ -56,7 +56,7 @@ def test_collapsed_with_rate_adds_cpu_time() -> None:
         ("truncated.json", "not valid JSON"),
         ("unbalanced.speedscope.json", "closes frame 0, which is not the innermost open frame"),
         ("bad_index.speedscope.json", "frame index out of range"),
-        ("unknown.txt", "expected pprof, speedscope JSON, collapsed stacks, pstats or memray capture"),
+        ("unknown.txt", "expected pprof, pyinstrument session/JSON, speedscope JSON, collapsed stacks, pstats or memray capture"),
     ],
 )
 def test_malformed_inputs_give_one_line(fixture: str, message: str) -> None:

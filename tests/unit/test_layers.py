@@ -18,16 +18,18 @@ ALLOWED: Dict[str, Set[str]] = {
     "options": {"errors"},
     "importers": {"model", "errors"},
     "load": {"model", "importers", "errors"},
-    "collect": {"model", "errors"},
+    "collect": {"model", "errors", "importers"},  # collect.pyspy reads py-spy's speedscope file
     "cpu": {"collect", "model", "errors"},
     "analysis": {"model", "errors", "options"},
-    "views": {"analysis", "model", "errors", "options"},
-    "render": {"views", "analysis", "model", "errors", "options"},
-    "bench": {"analysis", "views", "render", "model", "errors", "options", "load", "collect"},
-    "endpoints": {"collect", "analysis", "views", "render", "model", "errors", "options", "load"},
-    "integrations": {"endpoints", "collect", "analysis", "views", "model", "errors", "options"},
+    "report": {"analysis", "model", "errors", "options", "load", "importers", "collect"},  # pid:N
+    "views": {"report", "analysis", "model", "errors", "options"},
+    "render": {"report", "views", "analysis", "model", "errors", "options"},
+    "bench": {"report", "analysis", "views", "render", "model", "errors", "options", "load", "collect"},
+    "endpoints": {"report", "importers", "collect", "analysis", "views", "render", "model", "errors", "options", "load"},
+    "integrations": {"endpoints", "bench", "collect", "analysis", "views", "model", "errors", "options"},
+    "viewer": {"report", "views", "render", "analysis", "model", "errors", "options", "load", "bench"},
 }
-EDGE = {"cli", "endpoints", "integrations", "__main__"}
+EDGE = {"cli", "endpoints", "integrations", "viewer", "__main__"}
 
 
 def _layer_imports() -> Dict[str, Set[str]]:
