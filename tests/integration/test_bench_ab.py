@@ -39,7 +39,7 @@ def rows(path: Path) -> Dict[str, dict]:
 @pytest.mark.slow
 def test_interleaved_wall_runs_catch_a_slowdown(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture) -> None:  # type: ignore[type-arg]
-    base, new = make_tree(tmp_path / "a", 1.0), make_tree(tmp_path / "b", 1.5)
+    base, new = make_tree(tmp_path / "a", 1.0), make_tree(tmp_path / "b", 2.0)
     out, report = tmp_path / "runs", tmp_path / "report.json"
     code = main(["bench", "ab", "--base", str(base), "--new", str(new), "--runs", "5", "--dir", str(out),
                  "--threshold", "10%", "--format", "json", "-o", str(report), "--", *PYTEST])

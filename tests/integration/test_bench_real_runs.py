@@ -1,7 +1,11 @@
-"""Real pytest-benchmark runs: an injected 30 % slowdown is a regression, A/A raises nothing.
+"""Real pytest-benchmark runs: an injected slowdown (2x) is a regression, A/A raises nothing.
 
 The suite (tests/testdata/bench/suite.py) is run 12 times in each of three variants, interleaved
-(A, B, A', A, B, A', ...): A and A' are the unchanged code, B makes ``checksum`` do 30 % more work.
+(A, B, A', A, B, A', ...): A and A' are the unchanged code, B makes ``checksum`` do twice the work.
+Twice, not 1.3x: with one other busy process on these two vCPUs, about a third of the runs came out
+1.45x slower as a whole (SMT siblings), so a 30 % slowdown overlapped the slowed base runs and the
+gate rightly said it could not see the threshold; how small a change the gate catches is the
+experiment's business (benchmarks/bench_gate.py, docs/BENCH.md), not this end-to-end test's.
 Each run is its own process, so process-to-process noise is sampled on both sides; `bench compare`
 then tests per-run medians (n = 12 runs per side) at benchstat's alpha 0.05. On this VM about one
 run in six is slowed as a whole (every benchmark ~1.45x, even in CPU time: host noise); with 7 or
@@ -26,7 +30,7 @@ from profkit.cli import main
 
 SUITE = Path(__file__).resolve().parent.parent / "testdata" / "bench" / "suite.py"
 RUNS_PER_VARIANT = 12
-VARIANTS = {"base": "1.0", "slow": "1.3", "again": "1.0"}
+VARIANTS = {"base": "1.0", "slow": "2.0", "again": "1.0"}
 
 pytestmark = pytest.mark.slow
 
@@ -75,9 +79,9 @@ def test_injected_slowdown_is_the_only_regression(runs: Dict[str, List[Path]], t
                               "--alpha", "0.05")
     assert code == 1
     assert rows["test_checksum"]["verdict"] == "slower", rows["test_checksum"]
-    # 30 % more work; the upper bound is wide because the two vCPUs here can be SMT siblings,
-    # where another process inflates even CPU-time measurements (0.81 was seen once under load)
-    assert 0.15 < rows["test_checksum"]["change"] < 1.0
+    # twice the work; the bounds are wide because the two vCPUs here can be SMT siblings,
+    # where another process inflates even CPU-time measurements of one side's runs by ~1.45x
+    assert 0.5 < rows["test_checksum"]["change"] < 2.5
     assert rows["test_checksum"]["method"] == "U test on run medians"
     assert rows["test_squares"]["verdict"] == "~", rows["test_squares"]
     assert rows["test_join_words"]["verdict"] == "~", rows["test_join_words"]
