@@ -5,6 +5,10 @@ graph tab shows), ``render_png`` / ``render_pdf`` bytes. When ``dot`` is not on
 PATH the error is one line: "failed to execute dot: is Graphviz installed?
 (apt-get install graphviz)" (exit 1). A ``dot`` that fails or runs past
 ``TIMEOUT`` seconds is also one line, with the first line of what it printed.
+
+Graphviz reads HTML entities in quoted labels (``&amp;`` draws ``&``), so every ``&``
+of the dot text is written ``&amp;`` before Graphviz sees it: a name holding ``&lt;``
+or ``&amp;`` is drawn as it is. The ``dot`` report itself keeps pprof's text.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ def graphviz(source: str, fmt: str) -> bytes:
     exe = shutil.which("dot")
     if exe is None:
         raise CommandError(NOT_INSTALLED)
+    literal = source.replace("&", "&amp;")  # '&' appears only inside quoted strings in our dot
     try:
-        proc = subprocess.run([exe, "-T" + fmt], input=source.encode("utf-8"),
+        proc = subprocess.run([exe, "-T" + fmt], input=literal.encode("utf-8"),
                               capture_output=True, timeout=TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         raise CommandError(f"dot -T{fmt} took longer than {TIMEOUT:g}s; "

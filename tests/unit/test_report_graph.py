@@ -215,6 +215,16 @@ def test_svg_is_standalone_and_draws_every_node(dot_exe: str, tmp_path: Path, ca
     assert any("evil" in (t.text or "") for t in root.iter("{http://www.w3.org/2000/svg}text"))
 
 
+def test_svg_draws_entity_looking_names_as_they_are(dot_exe: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Graphviz decodes entities in labels: unescaped, "a&amp;b" would be drawn "a&b"
+    path = tmp_path / "e.pb.gz"
+    save(cpu_profile({("x&amp;y", "main"): 3, ("p&lt;q", "main"): 2}), path)
+    assert main(["svg", str(path)]) == 0
+    texts = [t.text or "" for t in ET.fromstring(capsys.readouterr().out).iter(
+        "{http://www.w3.org/2000/svg}text")]
+    assert "x&amp;y" in texts and "p&lt;q" in texts, texts
+
+
 @pytest.mark.parametrize("fmt,magic", [("png", b"\x89PNG\r\n"), ("pdf", b"%PDF-")])
 def test_binary_outputs(dot_exe: str, tmp_path: Path, fmt: str, magic: bytes) -> None:
     path, out = tmp_path / "p.pb.gz", tmp_path / f"g.{fmt}"
