@@ -145,6 +145,12 @@ def add_view_arguments(p: argparse.ArgumentParser) -> None:
                    help="print values in UNIT (ms, MB ...; default: pprof's choice)")
     p.add_argument(*_spellings("divide_by"), dest="divide_by", type=float, default=1.0,
                    metavar="X", help="print values divided by X")
+    p.add_argument(*_spellings("source_path"), dest="source_path", default="", metavar="DIRS",
+                   help=f"search path for source files ('{os.pathsep}'-separated; "
+                   "default: the current directory)")
+    p.add_argument(*_spellings("trim_path"), dest="trim_path", default="", metavar="PATHS",
+                   help="prefixes to cut from source file names before showing or "
+                   f"searching them ('{os.pathsep}'-separated)")
     _accept_go_booleans(p)
 
 
@@ -183,7 +189,7 @@ def options_from_args(args: argparse.Namespace) -> ViewOptions:
     """Return ViewOptions from parsed flags (InputError on a bad value)."""
     values: Dict[str, Any] = {}
     for name in ("sample_index", "nodecount", "nodefraction", "edgefraction", "granularity",
-                 "unit", "divide_by", *(n for n, _ in _TEXT_FLAGS),
+                 "unit", "divide_by", "source_path", "trim_path", *(n for n, _ in _TEXT_FLAGS),
                  *(n for n, _, _ in _BOOL_FLAGS)):
         if hasattr(args, name):
             values[name] = getattr(args, name)

@@ -4,7 +4,8 @@ middleware, with pprof's option names and URL parameters (``f``, ``i``, ``h``, `
 ``ts``, ``th``, ``tagroot``, ``tagleaf``, ``mean``, ``unit``, ``dropneg``, ``rel``,
 ``calltree``, ``trim``, ``noinlines``; see ``URL_NAMES``).
 
-``from_query`` / ``to_query`` round-trip: ``ViewOptions.from_query(o.to_query()) == o``.
+``from_query`` / ``to_query`` round-trip: ``ViewOptions.from_query(o.to_query()) == o``
+for options a URL may carry (all but ``source_path`` and ``trim_path``).
 Values are checked on construction (``validate``): a bad regex (pprof's dialect,
 ``profkit.options.regex``), granularity or number is an ``InputError`` with one
 line. ``diff_base`` is not an option here: it is part of ``ReportRequest``.
@@ -98,6 +99,15 @@ class ViewOptions:
             peek, list and file outputs).
         noinlines: attribute inlined calls to the function they were inlined into.
         all_frames: do not apply the profile's own drop_frames/keep_frames.
+        source_path: where ``list`` looks for source files (``os.pathsep``-separated;
+            "" = the current directory); its base names also trim file names as
+            pprof's ``-source_path`` does (``profkit.views.paths``).
+        trim_path: prefixes cut from file names before they are shown or looked up
+            (``os.pathsep``-separated; pprof's ``-trim_path``).
+
+    ``source_path`` and ``trim_path`` name directories of the machine the report runs
+    on, so, as in pprof, no URL sets them (``URL_NAMES`` leaves them out): an HTTP edge
+    never reads where its client points.
     """
 
     sample_index: str = ""
@@ -127,6 +137,8 @@ class ViewOptions:
     trim: bool = True
     noinlines: bool = False
     all_frames: bool = False
+    source_path: str = ""
+    trim_path: str = ""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -169,7 +181,7 @@ class ViewOptions:
         out: Dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value == getattr(default, f.name):
+            if value == getattr(default, f.name) or f.name not in URL_NAMES:
                 continue
             key = URL_NAMES[f.name]
             if f.name == "cum":
@@ -189,7 +201,9 @@ class ViewOptions:
         """
         kwargs: Dict[str, object] = {}
         for f in fields(cls):
-            key = URL_NAMES[f.name]
+            key = URL_NAMES.get(f.name)
+            if key is None:  # source_path, trim_path: never from a URL
+                continue
             raw: Optional[Union[str, List[str]]] = query.get(key)
             if isinstance(raw, list):
                 raw = raw[-1] if raw else None

@@ -37,7 +37,7 @@ from profkit.errors import ProfileFormatError
 from profkit.model.profile import Profile
 from profkit.report import Report
 from profkit.views.graph_mean import divided
-from profkit.views.nodes import clean_path
+from profkit.views.paths import FileNamer, graph_file_namer
 from profkit.views.raw_message import filtered_profile
 
 __all__ = ["CallgrindNode", "CallgrindView", "callgrind_from_report"]
@@ -109,14 +109,8 @@ class CallgrindView:
             self.listed = len(self.nodes)
 
 
-def _trim(path: str) -> str:
-    for prefix in ("/proc/self/cwd/./", "/proc/self/cwd/"):
-        if path.startswith(prefix):
-            return path[len(prefix):]
-    return path
-
-
-def _location_nodes(p: Profile) -> Tuple[Dict[int, Tuple[Info, ...]], Dict[Info, int]]:
+def _location_nodes(p: Profile, file_name: FileNamer
+                    ) -> Tuple[Dict[int, Tuple[Info, ...]], Dict[Info, int]]:
     """Per location id its node infos, outermost first; and the infos' first-use order."""
     caller_first: Dict[int, Tuple[Info, ...]] = {}
     order: Dict[Info, int] = {}
@@ -128,17 +122,17 @@ def _location_nodes(p: Profile) -> Tuple[Dict[int, Tuple[Info, ...]], Dict[Info,
         for ln in loc.lines:
             fn = ln.function
             infos.append((display_name(fn.name, fn.system_name), loc.address,
-                          clean_path(_trim(fn.filename)), fn.start_line, ln.line, objfile))
+                          file_name(fn.filename), fn.start_line, ln.line, objfile))
         for info in infos:
             order.setdefault(info, len(order))
         caller_first[loc.id] = tuple(reversed(infos))
     return caller_first, order
 
 
-def _graph(p: Profile, samples: Iterable[Tuple[Sequence[int], int, int]]
+def _graph(p: Profile, samples: Iterable[Tuple[Sequence[int], int, int]], file_name: FileNamer
            ) -> List[CallgrindNode]:
     """Return the nodes with flat, cum and callees from (location ids, value, divisor)."""
-    caller_first, order = _location_nodes(p)
+    caller_first, order = _location_nodes(p, file_name)
     nodes = [CallgrindNode(*info, function=(info[3], info[5])) for info in order]
     ids = {lid: tuple(order[i] for i in infos) for lid, infos in caller_first.items()}
     cum: Dict[Tuple[int, int], Counter[int]] = defaultdict(Counter)
@@ -163,10 +157,10 @@ def _graph(p: Profile, samples: Iterable[Tuple[Sequence[int], int, int]]
     return nodes
 
 
-def _tree(p: Profile, samples: Iterable[Tuple[Sequence[int], int, int]]
+def _tree(p: Profile, samples: Iterable[Tuple[Sequence[int], int, int]], file_name: FileNamer
           ) -> List[CallgrindNode]:
     """pprof's ``newTree`` at addresses: a node per (caller node, info)."""
-    caller_first, _order = _location_nodes(p)
+    caller_first, _order = _location_nodes(p, file_name)
     nodes: List[CallgrindNode] = []
     children: Dict[Tuple[int, Info], int] = {}
     get = caller_first.__getitem__
@@ -219,8 +213,10 @@ def callgrind_from_report(r: Report) -> CallgrindView:
     Raises ProfileFormatError for a sample naming a location not in the profile.
     """
     p, samples = _samples(r)
+    o = r.request.options
     try:
-        nodes = (_tree if r.request.options.call_tree else _graph)(p, samples)
+        nodes = (_tree if o.call_tree else _graph)(p, samples,
+                                                   graph_file_namer(o.trim_path, o.source_path))
     except KeyError:
         raise ProfileFormatError(
             "malformed profile: sample has a location not in the profile") from None

@@ -37,6 +37,7 @@ from profkit.analysis.stacks import StackTable
 from profkit.errors import ProfileFormatError
 from profkit.report import Report
 from profkit.views.nodes import assign_nodes, printable_name
+from profkit.views.paths import graph_file_namer
 
 __all__ = ["FORMAT", "MAX_LABEL_VALUES", "flame_from_report", "label_counts", "labels_from_report",
            "net_values"]
@@ -146,7 +147,8 @@ def flame_from_report(r: Report) -> Dict[str, Any]:
     Raises ProfileFormatError when a sample names a location the profile lacks.
     """
     t, si = r.table, r.sample_index
-    loc_nodes, keys = assign_nodes(t, r.request.options.granularity)
+    o = r.request.options
+    loc_nodes, keys = assign_nodes(t, o.granularity, graph_file_namer(o.trim_path, o.source_path))
     groups = _group_stacks(t, si)
     node_file: Dict[int, Tuple[str, int]] = {}
     for lid, lines in t.loc_lines.items():

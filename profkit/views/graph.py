@@ -26,6 +26,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 from profkit.analysis.stacks import StackTable
 from profkit.errors import ProfileFormatError
 from profkit.views.nodes import NodeKey, assign_nodes, printable_name
+from profkit.views.paths import FileNamer
 
 __all__ = ["CallGraph", "Edge", "StackPaths", "build_graph", "node_values", "stack_paths"]
 
@@ -96,6 +97,7 @@ class StackPaths:
     numbers: Optional[List[Tuple[int, ...]]] = None
     number_unit: str = "bytes"
     tag_unit: str = "minimum"
+    file_name: Optional[FileNamer] = None  # how node files were named (``assign_nodes``)
 
     def __post_init__(self) -> None:
         if not self.repeats:  # whether a node occurs twice in the path (recursion)
@@ -109,14 +111,16 @@ def _joined_labels(labels: Dict[str, List[str]]) -> str:
 
 
 def stack_paths(t: StackTable, si: int, granularity: str, *, with_labels: bool = False,
-                divisor_index: Optional[int] = None, tag_unit: str = "minimum") -> StackPaths:
+                divisor_index: Optional[int] = None, tag_unit: str = "minimum",
+                file_name: Optional[FileNamer] = None) -> StackPaths:
     """Group ``t``'s samples by stack (and labels) and expand each to its node path.
 
     Samples whose value is 0 are skipped, as pprof does, unless value ``divisor_index``
-    (``-mean``'s count) is not 0. ``tag_unit`` names ``bytes`` nodelets. A location id
-    the table does not know is a ProfileFormatError.
+    (``-mean``'s count) is not 0. ``tag_unit`` names ``bytes`` nodelets; ``file_name``
+    names node files (``assign_nodes``). A location id the table does not know is a
+    ProfileFormatError.
     """
-    loc_nodes, keys = assign_nodes(t, granularity)
+    loc_nodes, keys = assign_nodes(t, granularity, file_name)
     names = [printable_name(k) for k in keys]
     use_labels = with_labels and t.labels is not None and (
         any(t.labels) or (t.num_labels is not None and any(t.num_labels)))
@@ -156,8 +160,9 @@ def stack_paths(t: StackTable, si: int, granularity: str, *, with_labels: bool =
         from profkit.views.graph_tags import bytes_unit
 
         return StackPaths(keys, names, paths, flags, weights, labels,
-                          numbers=[k[3] for k in groups], number_unit=bytes_unit(t), tag_unit=tag_unit)
-    return StackPaths(keys, names, paths, flags, weights, labels)
+                          numbers=[k[3] for k in groups], number_unit=bytes_unit(t), tag_unit=tag_unit,
+                          file_name=file_name)
+    return StackPaths(keys, names, paths, flags, weights, labels, file_name=file_name)
 
 
 def _count(counts: Dict[int, int], items: Iterable[int]) -> None:

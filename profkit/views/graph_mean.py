@@ -59,7 +59,7 @@ def _aligned(sp: StackPaths, t: StackTable, mean_index: int, granularity: str,
     """``sp``'s paths weighted by the divisor value (same groups, same node ids)."""
     from profkit.views.graph import stack_paths
 
-    dsp = stack_paths(t, mean_index, granularity, with_labels=with_labels)
+    dsp = stack_paths(t, mean_index, granularity, with_labels=with_labels, file_name=sp.file_name)
     labels = sp.labels if sp.labels is not None else [""] * len(sp.paths)
     numbers = sp.numbers if sp.numbers is not None else [()] * len(sp.paths)
     dlabels = dsp.labels if dsp.labels is not None else [""] * len(dsp.paths)

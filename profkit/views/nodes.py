@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from profkit.analysis.stacks import LineInfo, StackTable
+from profkit.views.paths import FileNamer, clean_path, graph_file_namer
 
 __all__ = ["NodeKey", "assign_nodes", "clean_path", "name_parts", "printable_name"]
 
@@ -14,22 +15,12 @@ __all__ = ["NodeKey", "assign_nodes", "clean_path", "name_parts", "printable_nam
 NodeKey = Tuple[str, str, int, str, int]
 
 
-def clean_path(path: str) -> str:
-    """Return ``path`` cleaned like Go's ``filepath.Clean``."""
-    if not path:
-        return path
-    out = posixpath.normpath(path)
-    if out.startswith("//"):
-        out = "/" + out.lstrip("/")
-    return out
-
-
-def _key(info: LineInfo, objfile: str, granularity: str) -> NodeKey:
+def _key(info: LineInfo, objfile: str, granularity: str, file_name: FileNamer) -> NodeKey:
     name, filename, line, start_line = info
     if granularity == "files":
         name = ""
     keep_file = granularity != "functions"
-    file = clean_path(filename) if keep_file else ""
+    file = file_name(filename) if keep_file else ""
     lineno = line if granularity == "lines" else 0
     if name:
         return (name, file, lineno, "", 0)
@@ -65,9 +56,15 @@ def printable_name(key: NodeKey) -> str:
 
 
 def assign_nodes(
-    t: StackTable, granularity: str
+    t: StackTable, granularity: str, file_name: Optional[FileNamer] = None
 ) -> Tuple[Dict[int, Tuple[int, ...]], List[NodeKey]]:
-    """Return (location id -> node indexes, innermost line first; node keys by index)."""
+    """Return (location id -> node indexes, innermost line first; node keys by index).
+
+    ``file_name`` names the files of nodes (``files``/``lines`` granularities); the
+    default is pprof's graph naming without options (``paths.graph_file_namer``).
+    """
+    if file_name is None:
+        file_name = graph_file_namer()
     index: Dict[NodeKey, int] = {}
     keys: List[NodeKey] = []
     loc_nodes: Dict[int, Tuple[int, ...]] = {}
@@ -76,7 +73,7 @@ def assign_nodes(
         objfile = t.loc_mapfile.get(lid, "")
         ids = []
         for info in lines or empty:
-            k = _key(info, objfile, granularity)
+            k = _key(info, objfile, granularity, file_name)
             n = index.get(k)
             if n is None:
                 n = index[k] = len(keys)

@@ -12,10 +12,12 @@ Semantics follow pprof (``internal/report.printSource``, granularity ``lines``):
   first sampled line) to 5 lines below its last sampled line, read from the file
   on disk, and stops at the file's end.
 
-Found on disk as pprof finds it: an absolute name is opened as is unless the
-current directory's base name occurs in it (``/x/proj/a.py`` is
-``proj/a.py`` under ``.../proj``); a relative name is looked up in the current
-directory and its parents. Where pprof prints an error, profkit adds a note and
+File names are shown as pprof's graph reports show them (``-trim_path``,
+``-source_path``, ``/proc/self/cwd`` cut: ``profkit.views.paths``) and found on
+disk as pprof finds them: in ``-source_path`` (default: the current directory),
+whose base name, occurring in an absolute name, cuts it (``/x/proj/a.py`` is
+``a.py`` under ``.../proj``); a relative name is looked up in each search
+directory and its parents; an absolute one is opened as is. Where pprof prints an error, profkit adds a note and
 keeps the numbers: a file that cannot be read (the sampled lines are listed
 without text), a file shorter than the sampled lines, a file modified after the
 profile was taken (sampled lines past its end are listed without text), a
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import posixpath
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -35,7 +36,7 @@ from typing import Dict, List, Optional, Tuple
 from profkit.analysis.filter import compile_regex
 from profkit.errors import ProfileFormatError
 from profkit.report import Report
-from profkit.views.nodes import clean_path
+from profkit.views.paths import find_source, graph_file_namer
 
 __all__ = ["MAX_SOURCE_BYTES", "SourceFile", "SourceLine", "SourceView", "source_from_report"]
 
@@ -103,6 +104,7 @@ def _node_values(r: Report, pattern: str) -> Dict[_Node, List[int]]:
     """Return node -> [flat, cum] for the nodes of functions matching ``pattern``."""
     rx = compile_regex("list", pattern)
     t, si = r.table, r.sample_index
+    file_name = graph_file_namer(r.request.options.trim_path, r.request.options.source_path)
     match: Dict[str, bool] = {}
     loc_nodes: Dict[int, Tuple[_Node, ...]] = {}
     leaf_of: Dict[int, _Node] = {}  # the node flat goes to when the location is a leaf
@@ -113,7 +115,7 @@ def _node_values(r: Report, pattern: str) -> Dict[_Node, List[int]]:
             if ok is None:
                 ok = match[name] = rx is None or rx.search(name) is not None
             if ok:
-                nodes.append((name, clean_path(file), line, start))
+                nodes.append((name, file_name(file), line, start))
                 if i == 0:
                     leaf_of[lid] = nodes[0]
         if nodes:
@@ -144,33 +146,11 @@ def _node_values(r: Report, pattern: str) -> Dict[_Node, List[int]]:
     return values
 
 
-def _resolve(path: str) -> Optional[str]:
-    """Return where pprof would find ``path`` on disk, or None (see module doc)."""
-    cwd = os.getcwd()
-    want = "/" + posixpath.basename(cwd) + "/"
-    found = path.find(want)
-    if found != -1:
-        path = path[found + len(want):]
-    for prefix in ("/proc/self/cwd/./", "/proc/self/cwd/"):
-        if path.startswith(prefix):
-            path = path[len(prefix):]
-            break
-    if os.path.isabs(path):
-        return path if os.path.isfile(path) else None
-    d = cwd
-    while True:
-        candidate = os.path.join(d, path)
-        if os.path.isfile(candidate):
-            return candidate
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
-
-
-def _read(path: str, root: Optional[str] = None) -> Tuple[Optional[List[str]], float, str]:
-    """Return (lines, mtime, problem) of source file ``path`` (only under ``root`` if set)."""
-    where = _resolve(path)
+def _read(path: str, root: Optional[str], search: str, trim: str
+          ) -> Tuple[Optional[List[str]], float, str]:
+    """Return (lines, mtime, problem) of source file ``path`` (only under ``root`` if set),
+    found in ``search`` after cutting ``trim`` (``paths.find_source``)."""
+    where = find_source(path, search, trim)
     if where is None:
         return None, 0.0, f"source file {path} not found"
     if root is not None:
@@ -190,7 +170,7 @@ def _read(path: str, root: Optional[str] = None) -> Tuple[Optional[List[str]], f
 
 def _listing(name: str, file: str, nodes: Dict[_Node, List[int]], time_nanos: int,
              cache: Dict[str, Tuple[Optional[List[str]], float, str]],
-             root: Optional[str]) -> SourceFile:
+             root: Optional[str], search: str, trim: str) -> SourceFile:
     flat = sum(v[0] for v in nodes.values())
     cum = sum(v[1] for v in nodes.values())
     out = SourceFile(name, file, flat, cum)
@@ -202,7 +182,7 @@ def _listing(name: str, file: str, nodes: Dict[_Node, List[int]], time_nanos: in
     last = max(line for (_n, _f, line, _s) in nodes)
     end = last + _MARGIN
     if file not in cache:
-        cache[file] = _read(file, root)
+        cache[file] = _read(file, root, search, trim)
     text, mtime, problem = cache[file]
     if text is None:
         out.note, out.missing = problem + "; sampled lines are shown without their text", True
@@ -236,7 +216,7 @@ def source_from_report(r: Report, root: Optional[str] = None) -> SourceView:
     Raises InputError (one line naming the pattern) when the pattern is not a
     valid regex. A function without matches gives an empty view, not an error.
     """
-    pattern = r.request.pattern
+    pattern, o = r.request.pattern, r.request.options
     values = _node_values(r, pattern)
     by_fn: Dict[str, Dict[str, Dict[_Node, List[int]]]] = defaultdict(lambda: defaultdict(dict))
     for node, fc in values.items():
@@ -251,6 +231,7 @@ def source_from_report(r: Report, root: Optional[str] = None) -> SourceView:
             files.append(SourceFile(name, "", 0, 0, note="no source information"))
             continue
         for file in named:
-            files.append(_listing(name, file, per_file[file], r.table.time_nanos, cache, root))
+            files.append(_listing(name, file, per_file[file], r.table.time_nanos, cache, root,
+                                  o.source_path, o.trim_path))
     st = r.sample_type
     return SourceView(pattern, files, st.type, st.unit, r.total)

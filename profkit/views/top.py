@@ -30,6 +30,7 @@ from profkit.options import ViewOptions
 from profkit.report import Report, ReportRequest, build
 from profkit.report.driver import go_div
 from profkit.views.nodes import assign_nodes, printable_name
+from profkit.views.paths import graph_file_namer
 
 __all__ = ["TopRow", "TopTable", "top", "top_from_report"]
 
@@ -100,7 +101,8 @@ def top_from_report(r: Report) -> TopTable:
     """Compute the top table of a built report (its filtered samples, its total)."""
     options = r.request.options
     ft, si, total = r.table, r.sample_index, r.total
-    loc_nodes, keys = assign_nodes(ft, options.granularity)
+    loc_nodes, keys = assign_nodes(ft, options.granularity,
+                                   graph_file_namer(options.trim_path, options.source_path))
     flat, cum = _flat_cum(ft, si, loc_nodes)
     shown_f, shown_c = _mean_values(r, loc_nodes, flat, cum)  # pprof's FlatValue/CumValue
     names = [printable_name(k) for k in keys]

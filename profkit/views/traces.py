@@ -29,6 +29,7 @@ from profkit.options import ViewOptions
 from profkit.report import Report
 from profkit.report.driver import go_div
 from profkit.views.nodes import assign_nodes, printable_name
+from profkit.views.paths import clean_path
 
 __all__ = ["Trace", "TracesView", "num_label_units", "traces_from_report"]
 
@@ -118,8 +119,12 @@ def num_label_units(t: StackTable) -> Dict[str, str]:
 
 
 def location_frames(t: StackTable, granularity: str) -> Dict[int, Frames]:
-    """Return location id -> (row name, inlined?) per line, innermost first."""
-    loc_nodes, keys = assign_nodes(t, granularity)
+    """Return location id -> (row name, inlined?) per line, innermost first.
+
+    File names are the profile's, only cleaned: pprof's ``printTraces`` does not trim
+    them (``-trim_path`` and ``/proc/self/cwd`` apply to graph reports).
+    """
+    loc_nodes, keys = assign_nodes(t, granularity, clean_path)
     names = [printable_name(k) for k in keys]
     out: Dict[int, Frames] = {}
     for lid, nodes in loc_nodes.items():

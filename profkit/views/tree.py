@@ -22,6 +22,7 @@ from profkit.report import Report
 from profkit.views.graph import CallGraph, Edge, StackPaths, stack_paths
 from profkit.views.graph_mean import shown_cum, shown_flat
 from profkit.views.graph_trim import GraphLimits, TrimmedGraph, trimmed_graph
+from profkit.views.paths import graph_file_namer
 from profkit.views.top import TopRow, TopTable
 
 __all__ = ["TreeEdge", "TreeEntry", "TreeReport", "dot_graph_from_report", "graph_limits",
@@ -144,8 +145,10 @@ def _edges(g: CallGraph, edges: List[Edge], callers: bool) -> List[TreeEdge]:
 
 def _tree(report: Report, limits: GraphLimits, rx: Optional[Any], pattern: str
           ) -> TreeReport:
-    sp = stack_paths(report.table, report.sample_index, report.request.options.granularity,
-                     divisor_index=report.mean_index)
+    o = report.request.options
+    sp = stack_paths(report.table, report.sample_index, o.granularity,
+                     divisor_index=report.mean_index,
+                     file_name=graph_file_namer(o.trim_path, o.source_path))
     tg = trimmed_graph(sp, limits, None if rx is None else rx.search)
     _add_divisors(report, tg, sp)
     g = tg.graph
@@ -171,9 +174,10 @@ def dot_graph_from_report(report: Report) -> Tuple[TrimmedGraph, TopTable]:
     reports ignore that option, as pprof does.
     """
     limits = graph_limits(report, visual=True)
-    sp = stack_paths(report.table, report.sample_index, report.request.options.granularity,
-                     with_labels=True, divisor_index=report.mean_index,
-                     tag_unit=report.request.options.unit)
+    o = report.request.options
+    sp = stack_paths(report.table, report.sample_index, o.granularity,
+                     with_labels=True, divisor_index=report.mean_index, tag_unit=o.unit,
+                     file_name=graph_file_namer(o.trim_path, o.source_path))
     if report.request.options.call_tree:
         from profkit.views.call_tree import trimmed_call_tree
 
