@@ -11,7 +11,6 @@ case users meet: same output byte for byte, as for every other option.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Dict, List
 
 import pytest
