@@ -45,11 +45,15 @@ class Server:
         return {pid for pid in logged if Path(f"/proc/{pid}").exists()
                 and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"}
 
-    def wait_for_sockets(self, count: int, timeout: float = 30) -> None:
+    def wait_for_workers(self, count: int, timeout: float = 30) -> None:
+        """Wait until ``count`` worker sockets exist and ``count`` live workers are logged
+        (a worker's log line can come after its socket: it was seen missing once in CI)."""
         deadline = time.monotonic() + timeout
-        while len(list(self.sockets.glob("*.sock"))) < count:
+        while (len(list(self.sockets.glob("*.sock"))) < count
+               or len(self.worker_pids()) < count):
             assert self.proc.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, f"{count} worker sockets did not appear"
+            assert time.monotonic() < deadline, (
+                f"{count} workers did not appear (sockets and log): {self.log.read_text()}")
             time.sleep(0.05)
 
 
@@ -57,7 +61,7 @@ def _start(cmd: List[str], tmp: Path, workers: int) -> Iterator[Server]:
     runtime = tmp / "run"
     runtime.mkdir(mode=0o700)
     log = tmp / "server.log"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_RUNTIME_DIR=str(runtime))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_RUNTIME_DIR=str(runtime), PYTHONUNBUFFERED="1")
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=APPS)
     server = Server(f"http://127.0.0.1:{cmd[cmd.index('--port') + 1]}" if "--port" in cmd
@@ -65,7 +69,7 @@ def _start(cmd: List[str], tmp: Path, workers: int) -> Iterator[Server]:
                     proc, log, runtime / "profkit" / str(proc.pid))
     try:
         wait_until_serving(server.url + "/pid", proc)
-        server.wait_for_sockets(workers)
+        server.wait_for_workers(workers)
         yield server
     finally:
         proc.terminate()
