@@ -47,7 +47,12 @@ def test_interleaved_wall_runs_catch_a_slowdown(tmp_path: Path,
     assert code == 1, err
     r = rows(report)
     assert r["test_checksum"]["verdict"] == "slower" and r["test_checksum"]["method"] == "U test on run medians"
-    assert r["test_squares"]["verdict"] == "~" and r["test_squares"]["mde"] is not None
+    # an unchanged benchmark: its noise is estimated (an MDE) and its change stays below the
+    # injected one; its verdict is not asserted: with 5 runs a side, a spell of host noise
+    # (whole runs 1.55x slower) once tipped it to "slower" in CI; the false-alarm rate is what
+    # test_bench_real_runs' A/A and benchmarks/bench_gate.py measure
+    assert r["test_squares"]["mde"] is not None
+    assert abs(r["test_squares"]["change"]) < r["test_checksum"]["change"], r
     names = sorted(p.name for p in out.glob("*.json"))
     assert names == [f"{s}-{i:02d}.json" for s in ("base", "new") for i in range(1, 6)]
     assert not list(out.glob(".*.part")) and len(list((out / "logs").glob("*.log"))) == 10
