@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List
 
@@ -48,6 +49,16 @@ def server() -> Iterator[WsgiServer]:
         burner.join()
 
 
+def _request_threads_ended(timeout: float = 30) -> None:
+    """Wait until no request thread of the in-process server is alive: threadcreate shows the
+    creation stacks of live threads, so an earlier request still finishing adds a row to one
+    fetch and not to the other (seen in CI: 2 vs 1 on process_request)."""
+    deadline = time.monotonic() + timeout
+    while any("process_request" in t.name for t in threading.enumerate()):
+        assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+        time.sleep(0.01)
+
+
 def _without_time(text: str) -> List[str]:
     return [line for line in text.splitlines() if not line.startswith("Time:")]
 
@@ -58,7 +69,9 @@ def test_url_report_matches_go_tool_pprof_on_the_same_url(  # type: ignore[no-un
 ) -> None:
     url = server.url + "/debug/profile/threadcreate"
     assert fetch(url)[0] == 200  # the first snapshot starts recording thread creation
+    _request_threads_ended()
     expected = go_pprof("-top", url).stdout
+    _request_threads_ended()
     # In a subprocess, as go runs: a fetch from this process would add its own thread.
     proc = subprocess.run([sys.executable, "-m", "profkit", "top", url], capture_output=True,
                           text=True, timeout=120)
