@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import sys
 from types import CodeType, FrameType
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -157,3 +158,25 @@ class StackInterner:
         """Return ``builder``'s interned Locations for a stack of frame ids."""
         keys = self.keys
         return [builder.location(keys[i]) for i in stack]
+
+
+def current_frames() -> Dict[int, FrameType]:
+    """``sys._current_frames()`` with the garbage collector held off while it runs.
+
+    CPython 3.11 builds that dict while holding the runtime's thread-list lock; a
+    collection started by one of its allocations runs weakref callbacks (Python code),
+    which can hand the GIL to a thread that is exiting, and that thread waits for the
+    same lock while holding the GIL: the sampler and the program hang (seen in CI with
+    short-lived threads; CPython gh-106883). gc.disable/enable are C calls, so no other
+    thread runs in between.
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        return sys._current_frames()
+    finally:
+        if enabled:
+            gc.enable()

@@ -27,14 +27,13 @@ is marked stopped there and returns empty profiles; a new one may be started.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
 from profkit.collect import threadhooks
 from profkit.collect.cpu_attribution import AggKey, CpuAttribution
-from profkit.collect.frames import DEFAULT_MAX_DEPTH, StackInterner
+from profkit.collect.frames import DEFAULT_MAX_DEPTH, StackInterner, current_frames
 from profkit.collect.labels import _by_thread
 from profkit.collect.sampler_threads import ThreadTable, in_thread_bootstrap
 from profkit.collect.threadclock import GONE
@@ -158,7 +157,7 @@ class Sampler:
         threadhooks.install()
         del threadhooks.exit_reports[:]
         threadhooks.report_exits = True
-        for ident in sys._current_frames():
+        for ident in current_frames():
             self._table.state_for(ident, baseline=True)
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="profkit-sampler", daemon=True)
@@ -231,7 +230,7 @@ class Sampler:
             table.drain_exits()
         if self._ticks % NAME_REFRESH_TICKS == 0:
             table.refresh_names()
-        frames = sys._current_frames()
+        frames = current_frames()
         own = self._own_ident
         threads = table.threads
         interner_stack = self._interner.stack

@@ -12,14 +12,13 @@ Not thread-safe: the sampler thread owns it.
 
 from __future__ import annotations
 
-import sys
 import threading
 from types import FrameType
 from typing import Any, Dict, Hashable, Optional
 
 from profkit.collect import threadclock, threadhooks
 from profkit.collect.cpu_attribution import CpuAttribution, Stack, ThreadCpu
-from profkit.collect.frames import StackInterner
+from profkit.collect.frames import StackInterner, current_frames
 from profkit.collect.labels import LabelSet
 from profkit.collect.threadclock import GONE
 from profkit.model import FrameKey
@@ -172,7 +171,7 @@ class ThreadTable:
         """At stop: account every thread's CPU since its last sample."""
         if threadhooks.exit_reports:
             self.drain_exits()
-        frames = sys._current_frames()
+        frames = current_frames()
         for ident, st in list(self.threads.items()):
             cpu_now = threadclock.read_ns(st.clock)
             if cpu_now is not None and cpu_now != GONE and cpu_now > st.cpu_ns:

@@ -25,7 +25,7 @@ import threading
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from profkit.collect import threadhooks, threadtext
-from profkit.collect.frames import StackInterner
+from profkit.collect.frames import StackInterner, current_frames
 from profkit.collect.labels import _by_thread
 from profkit.collect.threadtext import TextEntry
 from profkit.model import FrameKey, Profile, ProfileBuilder
@@ -92,7 +92,7 @@ def _running_loops(frames: Dict[int, Any]) -> List[Tuple[int, Any]]:
 
 
 def _collect(interner: StackInterner) -> List[StackEntry]:
-    frames = sys._current_frames()
+    frames = current_frames()
     active: Dict[int, threading.Thread] = dict(threading._active)  # type: ignore[attr-defined]
     entries: List[StackEntry] = []
     native: Dict[int, int] = {}
