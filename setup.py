@@ -1,9 +1,16 @@
-"""Optional C extensions of the collectors; metadata lives in pyproject.toml.
+"""Optional C extensions; metadata lives in pyproject.toml.
 
-``profkit/collect/_heaphook.c`` (heap sampling hook) and ``_fastlock.c`` (fast path
-of the profiled Lock) are built when a C compiler and Python headers are available.
-If a build fails, installation continues without it and the collectors use their
-pure-Python twins (tracemalloc-based heap backend, Python lock wrapper).
+Built when a C compiler and Python headers are available:
+
+* ``profkit/collect/_heaphook.c``: the heap sampling hook;
+* ``profkit/collect/_fastlock.c``: the fast path of the profiled Lock;
+* ``profkit/collect/_cpuwake.c``: the CPU sampler's wake-up (Linux);
+* ``profkit/model/_pbtable.c``: profile.proto bytes straight to report tables;
+* ``profkit/analysis/_kernels.c``: the per-frame loops of reports.
+
+If a build fails, installation continues without it and profkit uses the pure-Python
+twins (tracemalloc-based heap backend, Python lock wrapper, the protobuf decoder and
+Python loops).
 """
 
 from __future__ import annotations
@@ -39,6 +46,12 @@ if sys.implementation.name == "cpython":
     )
     ext_modules.append(
         Extension("profkit.collect._fastlock", ["profkit/collect/_fastlock.c"], optional=True)
+    )
+    ext_modules.append(
+        Extension("profkit.analysis._kernels", ["profkit/analysis/_kernels.c"], optional=True)
+    )
+    ext_modules.append(
+        Extension("profkit.model._pbtable", ["profkit/model/_pbtable.c"], optional=True)
     )
     if sys.platform.startswith("linux"):
         ext_modules.append(

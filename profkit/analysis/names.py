@@ -10,7 +10,8 @@ from __future__ import annotations
 
 __all__ = ["display_name"]
 
-_CPP_CHARS = frozenset("<>[]")
+#: the characters that make a name "look like C++" (with ``::``)
+_CPP_CHARS = "<>[]"
 
 
 def _remove_matching(name: str, start: str, end: str) -> str:
@@ -41,7 +42,8 @@ def display_name(name: str, system_name: str = "") -> str:
     n = system_name
     if ".<" in n or "]). " in n or "])." in n:
         return n
-    if "::" in n or not _CPP_CHARS.isdisjoint(n):
+    # substring tests run in C; _CPP_CHARS.isdisjoint(n) hashed every character
+    if "::" in n or "<" in n or ">" in n or "[" in n or "]" in n:
         n = _remove_matching(n, "(", ")")
         n = _remove_matching(n, "<", ">")
     return n

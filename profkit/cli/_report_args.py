@@ -238,7 +238,7 @@ def run_report(args: argparse.Namespace, kind: str, *, keep_profile: bool = Fals
     renderer says (a fetched URL input is then not fetched twice).
     """
     from profkit.errors import InputError
-    from profkit.model.codec import write_atomic
+    from profkit.model.fileio import write_atomic  # not codec: protobuf is ~20 ms to import
     from profkit.render.registry import find, render
     from profkit.report import build
 

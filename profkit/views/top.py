@@ -32,6 +32,11 @@ from profkit.report.driver import go_div
 from profkit.views.nodes import assign_nodes, printable_name
 from profkit.views.paths import graph_file_namer
 
+try:
+    from profkit.analysis import _kernels
+except ImportError:  # built without a C compiler: the Python loops count
+    _kernels = None  # type: ignore[assignment]
+
 __all__ = ["TopRow", "TopTable", "top", "top_from_report"]
 
 
@@ -190,9 +195,18 @@ def _flat_cum(
     """Flat per leaf node; cum once per sample per node.
 
     Samples are grouped by value, and each group counts node occurrences with
-    ``Counter.update`` (a C loop), so no per-sample node set is kept alive. A
-    location id the table does not know is a ProfileFormatError.
+    ``Counter.update`` (a C loop), so no per-sample node set is kept alive; the
+    C kernel (``analysis._kernels.flat_cum``) does the same per frame when built.
+    A location id the table does not know is a ProfileFormatError.
     """
+    if _kernels is not None and type(t.stacks) is list and type(t.values) is list:
+        n_nodes = 1 + max(map(max, filter(None, loc_nodes.values())), default=-1)
+        try:
+            fast = _kernels.flat_cum(t.stacks, t.values, si, loc_nodes, n_nodes)
+        except LookupError:
+            raise ProfileFormatError("malformed profile: sample has nil location") from None
+        if fast is not None:  # None: a sum passes int64, Python's ints take it
+            return fast
     flat: Dict[int, int] = defaultdict(int)
     counts: Dict[int, Counter[int]] = defaultdict(Counter)
     single = all(len(ns) == 1 for ns in loc_nodes.values())
