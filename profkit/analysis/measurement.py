@@ -8,6 +8,7 @@ pprof's ``"  100%"`` / ``"72.73%"`` / ``" 0.57%"`` columns. Pure functions.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import List, Optional, Tuple
 
 __all__ = ["label", "percentage", "scale", "scaled_label", "sniff_unit"]
@@ -39,8 +40,11 @@ _UNIT_TYPES: List[Tuple[List[_Unit], _Unit]] = [
 ]
 
 
+@lru_cache(maxsize=512)
 def sniff_unit(unit: str) -> Optional[Tuple[int, _Unit]]:
-    """Return (unit type index, unit) for a unit name or alias ("nanoseconds", "kb")."""
+    """Return (unit type index, unit) for a unit name or alias ("nanoseconds", "kb").
+
+    Cached: every value a report prints asks again for the same few units."""
     u = unit.lower()
     if len(u) > 2 and u.endswith("s"):
         u = u[:-1]

@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from profkit.analysis.stacks import StackTable
 from profkit.errors import ProfileFormatError
+from profkit.views import graph_fast
 from profkit.views.nodes import NodeKey, assign_nodes, printable_name
 from profkit.views.paths import FileNamer
 
@@ -99,9 +100,11 @@ class StackPaths:
     tag_unit: str = "minimum"
     file_name: Optional[FileNamer] = None  # how node files were named (``assign_nodes``)
 
-    def __post_init__(self) -> None:
-        if not self.repeats:  # whether a node occurs twice in the path (recursion)
+    def path_repeats(self) -> List[bool]:
+        """Per path, whether a node occurs twice in it (recursion); computed once."""
+        if len(self.repeats) != len(self.paths):
             self.repeats = [len(set(p)) != len(p) for p in self.paths]
+        return self.repeats
 
 
 def _joined_labels(labels: Dict[str, List[str]]) -> str:
@@ -132,6 +135,11 @@ def stack_paths(t: StackTable, si: int, granularity: str, *, with_labels: bool =
     nums = t.num_labels if label_list is not None else None
     if nums is not None and not any(n.get("bytes") for n in nums):
         nums = None
+    if label_list is None:
+        fast = graph_fast.group_paths(t, si, divisor_index, loc_nodes, len(keys))
+        if fast is not None:
+            return StackPaths(keys, names, [k[0] for k in fast], [k[1] for k in fast],
+                              list(fast.values()), file_name=file_name)
     GroupKey = Tuple[Tuple[int, ...], Optional[Tuple[bool, ...]], str, Tuple[int, ...]]
     groups: Dict[GroupKey, int] = {}
     get = groups.get
@@ -177,9 +185,12 @@ def node_values(sp: StackPaths, kept: Optional[Set[int]] = None
     A kept node's values do not depend on which other nodes are kept, which is what
     lets the trimming decide on the whole graph's values before building edges.
     """
+    fast = graph_fast.node_values(sp, kept)
+    if fast is not None:
+        return fast
     flat: Dict[int, int] = defaultdict(int)
     counts: Dict[int, Dict[int, int]] = defaultdict(dict)
-    for path, w, repeats in zip(sp.paths, sp.weights, sp.repeats):
+    for path, w, repeats in zip(sp.paths, sp.weights, sp.path_repeats()):
         if kept is None:
             _count(counts[w], set(path) if repeats else path)
             flat[path[0]] += w
@@ -216,7 +227,7 @@ def _edge_keys(sp: StackPaths, kept: Optional[Set[int]], touching: Optional[Set[
     residual: Dict[int, int] = {}
     inline: Dict[int, int] = {}
     reduced: Dict[Tuple[int, Tuple[int, ...], bytes, Optional[Tuple[bool, ...]]], int] = {}
-    for path, flags, w, repeats in zip(sp.paths, sp.inline, sp.weights, sp.repeats):
+    for path, flags, w, repeats in zip(sp.paths, sp.inline, sp.weights, sp.path_repeats()):
         if len(path) < 2 or (touching is not None and touching.isdisjoint(path)):
             continue
         if kept is not None and not kept.issuperset(path):
@@ -267,6 +278,23 @@ def _first_uses(keys: List[int], path: Tuple[int, ...], bits: Iterable[int], dia
     return first
 
 
+def _edges(sp: StackPaths, kept: Optional[Set[int]], touching: Optional[Set[int]]
+           ) -> Tuple[Dict[int, int], Set[int], Set[int]]:
+    """(weight per edge key, residual keys, keys every path's first use inlined)."""
+    by_weight, residual, inline = _edge_keys(sp, kept, touching)
+    weight: Dict[int, int] = {}
+    get = weight.get
+    for w, counter in by_weight.items():
+        if w == 1:
+            for key, count in counter.items():
+                weight[key] = get(key, 0) + count
+        else:
+            for key, count in counter.items():
+                weight[key] = get(key, 0) + count * w
+    uses = {key: sum(c.get(key, 0) for c in by_weight.values()) for key in inline}
+    return weight, set(residual), {k for k, n in inline.items() if n == uses[k]}
+
+
 def build_graph(sp: StackPaths, kept: Optional[Set[int]] = None,
                 values: Optional[Tuple[Dict[int, int], Dict[int, int]]] = None,
                 touching: Optional[Set[int]] = None) -> CallGraph:
@@ -286,17 +314,8 @@ def build_graph(sp: StackPaths, kept: Optional[Set[int]] = None,
     else:
         flat = {n: v for n, v in values[0].items() if n in kept}
         cum = {n: v for n, v in values[1].items() if n in kept}
-    by_weight, residual, inline = _edge_keys(sp, kept, touching)
-    weight: Dict[int, int] = {}
-    get = weight.get
-    for w, counter in by_weight.items():
-        if w == 1:
-            for key, count in counter.items():
-                weight[key] = get(key, 0) + count
-        else:
-            for key, count in counter.items():
-                weight[key] = get(key, 0) + count * w
-    uses = {key: sum(c.get(key, 0) for c in by_weight.values()) for key in inline}
+    weight, residual, inline = graph_fast.edge_weights(sp, kept, touching) or _edges(
+        sp, kept, touching)
     n_all = len(sp.keys)
     out_edges: Dict[int, Dict[int, Edge]] = defaultdict(dict)
     in_edges: Dict[int, Dict[int, Edge]] = defaultdict(dict)
@@ -304,7 +323,7 @@ def build_graph(sp: StackPaths, kept: Optional[Set[int]] = None,
         src, dest = divmod(key, n_all)
         if touching is not None and src not in touching and dest not in touching:
             continue
-        e = Edge(src, dest, wt, key in residual, key in uses and inline[key] == uses[key])
+        e = Edge(src, dest, wt, key in residual, key in inline)
         out_edges[src][dest] = e
         in_edges[dest][src] = e
     nodes = [n for n, c in cum.items() if c or flat.get(n, 0)]

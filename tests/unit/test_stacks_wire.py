@@ -286,3 +286,57 @@ def test_without_the_c_reader_the_protobuf_path_loads(tmp_path: Path,
     monkeypatch.setattr(stacks_wire, "_pbtable", None)
     slow = load_table(str(path), with_labels=True)
     assert slow.message is not None and _norm(slow) == _norm(fast)
+
+
+def _graph_twins(sp: Any, kept: Any, touching: Any) -> Tuple[Any, Any]:
+    """(C, Python) results of node values and edges over the same stack paths."""
+    from profkit.views import graph, graph_fast
+
+    fast = (graph_fast.node_values(sp, kept), graph_fast.edge_weights(sp, kept, touching))
+    saved = graph_fast._kernels
+    graph_fast._kernels = None
+    try:
+        slow = (graph.node_values(sp, kept), graph._edges(sp, kept, touching))
+    finally:
+        graph_fast._kernels = saved
+    return fast, slow
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_graph_kernels_match_the_python_loops(seed: int) -> None:
+    from profkit.views import graph, graph_fast
+
+    rng = random.Random(seed)
+    t, loc_nodes, n_nodes = _random_table(rng, big=False)
+    keys = [(f"n{i}", "", 0, "", 0) for i in range(n_nodes)]
+    div = rng.choice([None, 1])
+    groups = graph_fast.group_paths(t, 0, div, loc_nodes, n_nodes)
+    assert groups is not None
+    saved = graph_fast._kernels
+    graph_fast._kernels = None
+    try:  # the Python grouping of stack_paths, through its public entry
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(graph, "assign_nodes", lambda *_a: (loc_nodes, keys))
+            slow_sp = graph.stack_paths(t, 0, "functions", divisor_index=div)
+    finally:
+        graph_fast._kernels = saved
+    assert groups == dict(zip(zip(slow_sp.paths, slow_sp.inline), slow_sp.weights))
+    sp = graph.StackPaths(keys, [k[0] for k in keys], list(slow_sp.paths),
+                          list(slow_sp.inline), list(slow_sp.weights))
+    nodes = list(range(n_nodes))
+    for kept in (None, set(rng.sample(nodes, rng.randint(0, n_nodes)))):
+        for touching in (None, set(rng.sample(nodes, rng.randint(0, n_nodes)))):
+            fast, slow = _graph_twins(sp, kept, touching)
+            assert fast == slow
+
+
+def test_graph_kernels_hand_int64_overflow_back() -> None:
+    from profkit.views import graph
+
+    keys = [("a", "", 0, "", 0), ("b", "", 0, "", 0)]
+    sp = graph.StackPaths(keys, ["a", "b"], [(0, 1), (0, 1, 0)], [None, None], [2**62, 2**62])
+    fast, slow = _graph_twins(sp, None, None)
+    assert fast == (None, None)
+    assert slow[0][1][0] == 2**63 and slow[1][0][1 * 2 + 0] == 2**63
+    built = graph.build_graph(sp)  # falls back to Python's ints by itself
+    assert built.out_edges[1][0].weight == 2**63
