@@ -5,7 +5,9 @@ root whose function name is the sample's values for that key joined by ``,``
 (numeric values scaled to the output unit, as pprof's ``formatLabelValues``) and
 whose file name is the key; the first key ends up outermost. ``tagleaf`` adds
 frames below the leaf, the last key innermost. A sample without the label gets a
-frame with an empty name, as in pprof. The table must keep labels.
+frame with an empty name, as in pprof. New location ids follow the table's largest
+in the order pprof creates them (sample by sample, its tagroot frames before its
+tagleaf ones), which is the order ``raw`` lists them in. The table must keep labels.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def add_label_frames(
 
     stacks: List[Sequence[int]] = []
     for i, stack in enumerate(t.stacks):
-        stacks.append([*frames(i, leaf_keys), *stack, *frames(i, root_keys)])
+        roots = frames(i, root_keys)  # before the leaves: pprof numbers them first
+        stacks.append([*frames(i, leaf_keys), *stack, *roots])
     out = t.with_samples(range(len(t.stacks)), stacks)
     out.loc_lines = loc_lines
     out.loc_mapfile = loc_mapfile

@@ -2,8 +2,9 @@
 
 Takes the report flags of ``profkit top`` (filters, sample index, bases); text by
 default, ``--json`` for JSON. Local files are read on the report layer's fast
-path (``views.raw_message``); URL and ``pid:N`` inputs ask the driver to keep the
-fetched Profile (``run_keeping_profile``), so a remote profile is fetched once.
+path (``views.raw_message``); URL and ``pid:N`` inputs, and filters that change
+stacks, ask the driver to keep the Profile (``run_keeping_profile``), so a remote
+profile is fetched once and a report is built once.
 """
 
 from __future__ import annotations
@@ -24,13 +25,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run_keeping_profile(args: argparse.Namespace, kind: str) -> int:
     """``run_report`` for reports that read the filtered Profile (raw, callgrind).
 
-    With only local files the report layer rebuilds it cheaply from the file; with
-    a URL or ``pid:N`` input the driver is asked to keep the one it fetched.
+    With only local files and filters that only select samples the report layer
+    rebuilds it cheaply from the file; with a URL or ``pid:N`` input the driver is
+    asked to keep the one it fetched, and with filters that change stacks (which the
+    report layer would otherwise build a second time for it) the one it built.
     """
+    from profkit.cli._report_args import options_from_args
     from profkit.report.sources import is_local
+    from profkit.views.raw_message import selection_only
 
     local = all(is_local(s) for s in [*args.files, *args.diff_base, *args.base])
-    return run_report(args, kind, keep_profile=not local)
+    keep = not local or not selection_only(options_from_args(args))
+    return run_report(args, kind, keep_profile=keep)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -80,7 +80,10 @@ def _samples(
     if labels is not None and not any(labels) and not (nums and any(nums)):
         labels = None  # no sample has labels: the loop below skips its checks
     try:
-        if labels is None and merge_equal:
+        if labels is None:
+            if not merge_equal:  # merged on loading (``report.loaded``), or hide/show
+                return [value_format % tuple(vals) + "".join(map(get, ids))
+                        for ids, vals in zip(t.stacks, t.values) if any(vals)]
             return _unlabelled(t, get, value_format)
         for i, (ids, vals) in enumerate(zip(t.stacks, t.values)):
             if not any(vals):
@@ -136,8 +139,9 @@ def _unlabelled(t: Any, get: Callable[[int], str], value_format: str) -> List[st
 
 
 def _first_use(report: Report, kept_ids: Sequence[Sequence[int]]) -> Dict[int, None]:
-    """Location ids in pprof's order: first use in the unfiltered nonzero samples."""
-    order_of = report.unfiltered
+    """Location ids in pprof's order: first use in the nonzero samples as loaded (the
+    report's ``loaded`` table: before the profile's drop_frames), else unfiltered."""
+    order_of = report.loaded if report.loaded is not None else report.unfiltered
     first_use = dict.fromkeys(chain.from_iterable(
         stack for stack, vals in zip(order_of.stacks, order_of.values) if any(vals)))
     if kept_ids is not order_of.stacks:  # unfiltered: every kept id is already there
@@ -173,10 +177,13 @@ def raw_from_message(
     keep_label: Optional[Callable[[str], bool]] = None,
 ) -> Optional[str]:
     """Return ``report``'s raw text as ``format_raw`` would (see module doc), or None
-    when the report is not on the message fast path (the caller then uses it)."""
+    when the report is not on the message fast path (the caller then uses it).
+    Samples the driver merged on loading (``report.loaded``) are not merged again:
+    pprof keeps apart samples that its drop_frames made equal."""
     msg = source_message(report)
     if msg is None:
         return None
+    merge_equal = merge_equal and report.loaded is None
     st = msg.string_table
     originals = [
         Mapping(m.id, m.memory_start, m.memory_limit, m.file_offset, st[m.filename],

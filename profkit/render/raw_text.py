@@ -25,7 +25,7 @@ from profkit.analysis.stacks import StackTable
 from profkit.model.profile import Location, Mapping, Profile, Sample
 from profkit.render.termsafe import term_safe
 from profkit.report import Report
-from profkit.views.raw import pprof_order
+from profkit.views.raw import label_frame_ids, pprof_order
 from profkit.views.raw_message import filtered_profile
 
 __all__ = [
@@ -160,17 +160,18 @@ def raw_header(p: Profile) -> List[str]:
 def format_raw(
     p: Profile, order_of: Optional[StackTable] = None, merge_equal: bool = True,
     keep_label: Optional[Callable[[str], bool]] = None,
-    kept_ids: Optional[Sequence[Sequence[int]]] = None,
+    kept_ids: Optional[Sequence[Sequence[int]]] = None, frames: Sequence[int] = (),
 ) -> str:
     """Return ``p`` as ``go tool pprof -raw`` prints it (see module doc, ``pprof_order``).
 
     ``keep_label`` (tagshow/taghide) drops label keys from the printed samples after
     they are ordered and summed, as pprof filters tags after merging. ``kept_ids``:
-    the location ids of ``p.samples`` when the caller has them.
+    the location ids of ``p.samples`` when the caller has them; ``frames``: the ids
+    of the tagroot/tagleaf pseudo frames (``views.raw.label_frame_ids``).
     """
     out = raw_header(p)
     samples, sample_ids, locations, mappings, new_loc, new_map = pprof_order(
-        p, order_of, merge_equal, kept_ids)
+        p, order_of, merge_equal, kept_ids, frames)
     value_format = " %10d" * len(p.sample_types) + ": "
     loc_text = {lid: f"{new} " for lid, new in new_loc.items()}
     for s, ids in zip(samples, sample_ids):
@@ -204,8 +205,11 @@ def render_raw(report: Report) -> str:
     fast = raw_from_message(report, not (o.hide or o.show), keep)
     if fast is not None:
         return fast
-    profile, order_of, ids = filtered_profile(report)
-    return format_raw(profile, order_of, not (o.hide or o.show), keep, ids)
+    profile, built, ids = filtered_profile(report)
+    order_of = built.loaded if built.loaded is not None else built.unfiltered
+    merge_equal = built.loaded is None and not (o.hide or o.show)  # else merged on load
+    return format_raw(profile, order_of, merge_equal, keep, ids,
+                      label_frame_ids(built.loaded, built.unfiltered))
 
 
 def render_raw_json(report: Report) -> str:

@@ -1,8 +1,9 @@
 """``build(request) -> Report``: load, merge, diff, filter once; every output renders that.
 
 The steps, in pprof's order (``internal/driver``): load and merge the sources;
-subtract or diff the bases (``-base`` / ``-diff_base``, with ``-normalize``);
-drop the profile's own ``drop_frames`` (``RemoveUninteresting``, unless
+subtract or diff the bases (``-base`` / ``-diff_base``, with ``-normalize``); for
+``raw``, sum equal samples and drop zero ones as pprof's load merge does; drop
+the profile's own ``drop_frames`` (``RemoveUninteresting``, unless
 ``all_frames``); add the ``tagroot``/``tagleaf`` pseudo frames; resolve the sample
 index; compute the total, the 100 % denominator, *before* filtering (the sum of
 |value|, or of the diff-base samples' |value| for a diff; with ``mean``, divided by
@@ -27,6 +28,7 @@ from typing import List, Optional, Tuple
 
 from profkit.analysis.filter import filter_table
 from profkit.analysis.labelframes import add_label_frames, split_keys
+from profkit.analysis.sample_merge import merge_samples
 from profkit.analysis.stacks import StackTable, from_profile
 from profkit.errors import IncompatibleProfilesError, InputError, ProfileFormatError
 from profkit.model.profile import Profile, ValueType
@@ -40,7 +42,7 @@ from profkit.report.sources import (
     without_dropped_frames,
 )
 
-__all__ = ["Report", "build", "total_of"]
+__all__ = ["MERGED_KINDS", "Report", "build", "total_of"]
 
 
 @dataclass
@@ -57,6 +59,9 @@ class Report:
         unfiltered: the table before filtering (reports that compare against it).
         mean_index: with ``mean``, the sample index of the divisor (0, the count:
             pprof divides each node's value by its sum of it); else None.
+        loaded: for ``MERGED_KINDS`` (raw), the table as pprof holds it after loading:
+            merged (``sample_merge``), before drop_frames and tagroot/tagleaf frames
+            (pprof numbers the raw report's locations by it); else None.
     """
 
     request: ReportRequest
@@ -67,6 +72,7 @@ class Report:
     unfiltered: StackTable
     profile: Optional[Profile] = None
     mean_index: Optional[int] = None
+    loaded: Optional[StackTable] = None
 
     @property
     def sample_type(self) -> ValueType:
@@ -111,24 +117,65 @@ def total_of(t: StackTable, si: int, mean_index: Optional[int] = None) -> Tuple[
     return total, any_base
 
 
-def _load(request: ReportRequest) -> Tuple[StackTable, Optional[Profile]]:
+#: Reports that print samples one by one as pprof holds them: for these the loaded
+#: table gets pprof's load merge before anything changes stacks (``sample_merge``).
+MERGED_KINDS = frozenset({"raw"})
+
+Loaded = Tuple[StackTable, Optional[Profile], Optional[StackTable]]
+
+
+def _with_message(table: StackTable, path: str) -> StackTable:
+    """Return ``table`` (read from the file ``path``) with its decoded pprof message:
+    raw reads it for addresses and mappings and the driver for the profile's own
+    drop/keep frames. A table read without one (not by ``from_message``) gets it
+    decoded here, which raw would do anyway; ``table`` when the file is not pprof."""
+    if table.message is not None:
+        return table
+    from dataclasses import replace
+
+    from profkit.model.codec import decode, read_bytes
+
+    try:
+        msg = decode(read_bytes(path))
+    except ProfileFormatError:
+        return table  # another format: no drop_frames of its own
+    return replace(table, message=msg) if msg.sample_type and msg.string_table else table
+
+
+def _load(request: ReportRequest) -> Loaded:
+    """Return (the table after the profile's drop_frames, the loaded Profile if one was
+    built, the table before drop_frames: only for ``MERGED_KINDS``, then both tables
+    had pprof's load merge)."""
     with_labels = request.needs_labels() or request.want_profile  # -o keeps the labels
+    merged = request.kind in MERGED_KINDS
+    all_frames = request.options.all_frames
     sources = request.sources
     single_file = len(sources) == 1 and is_local(sources[0])
     fetch = Fetch(request.seconds, request.timeout, request.progress)
     if single_file and not request.bases and not request.want_profile:
         table = load_table(sources[0], with_labels=with_labels,  # type: ignore[arg-type]
-                           all_frames=request.options.all_frames)
-        return table, None
+                           all_frames=all_frames or merged)
+        if not merged:
+            return table, None, None
+        loaded = merge_samples(_with_message(table, sources[0]))  # type: ignore[arg-type]
+        msg = loaded.message
+        if all_frames or msg is None or not msg.drop_frames:
+            return loaded, None, loaded
+        st = msg.string_table
+        return without_dropped_frames(loaded, st[msg.drop_frames], st[msg.keep_frames]), \
+            None, loaded
     bases = request.bases
     if single_file and len(bases) == 1 and is_local(bases[0]) and not request.want_profile:
         from profkit.analysis.table_merge import diff_files  # no Profile objects (fast)
 
         fast = diff_files(sources[0], bases[0], subtract=not request.diff_base,  # type: ignore[arg-type]
                           normalize=request.normalize, with_labels=with_labels,
-                          all_frames=request.options.all_frames)
+                          all_frames=all_frames)
         if fast is not None:
-            return fast, None
+            if merged:  # drop_frames came first here: samples equal only after it merge
+                fast = merge_samples(fast)
+                return fast, None, fast
+            return fast, None, None
     profile = load_merged(sources, fetch=fetch)
     if request.bases:
         from profkit.analysis import diff, subtract
@@ -146,9 +193,12 @@ def _load(request: ReportRequest) -> Tuple[StackTable, Optional[Profile]]:
             raise IncompatibleProfilesError(f"{base_name}: {e} (the base of {names})") from None
         check_int64(profile, "difference")
     table = from_profile(profile, with_labels=with_labels)
-    if not request.options.all_frames:
+    kept_loaded: Optional[StackTable] = None
+    if merged:
+        table = kept_loaded = merge_samples(table)
+    if not all_frames:
         table = without_dropped_frames(table, profile.drop_frames, profile.keep_frames)
-    return table, profile
+    return table, profile, kept_loaded
 
 
 def _without_inlines(t: StackTable) -> StackTable:
@@ -164,7 +214,7 @@ def build(request: ReportRequest) -> Report:
         InputError: an unknown sample index, a bad filter.
         ProfileFormatError / IncompatibleProfilesError: an input at fault (named).
     """
-    table, profile = _load(request)
+    table, profile, loaded = _load(request)
     options = request.options
     if options.tagroot or options.tagleaf:
         table = add_label_frames(
@@ -193,4 +243,4 @@ def build(request: ReportRequest) -> Report:
         from profkit.analysis.pipeline import profile_of
 
         kept = profile_of(profile, selected)  # pprof's -proto: no noinlines, no granularity
-    return Report(request, filtered, si, total, is_diff, table, kept, mean_index)
+    return Report(request, filtered, si, total, is_diff, table, kept, mean_index, loaded)

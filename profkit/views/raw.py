@@ -4,8 +4,11 @@ Go 1.19's ``go tool pprof`` "massages" the mappings of every profile it parses
 (adjacent ranges of one file merged, the main binary moved first, ids from 1)
 and then merges every input, even a single one (``profile.Merge``), which drops
 all-zero samples, sums equal samples, numbers locations by first use and drops
-unused locations and mappings. ``pprof_order`` computes that order for a
-filtered profile without modifying it.
+unused locations and mappings. What comes after (the profile's own drop_frames,
+tagroot/tagleaf pseudo frames appended after every location, hide/show/show_from
+cutting lines) removes no location: ``-raw`` lists them all. ``pprof_order``
+computes that order for a filtered profile without modifying it; for ``raw`` the
+report driver has already merged the samples (``Report.loaded``).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import re
 from itertools import chain
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from profkit.analysis.sample_merge import labels_key
 from profkit.analysis.stacks import StackTable
 from profkit.model.profile import Location, Mapping, Profile, Sample
 
-__all__ = ["massage_mappings", "pprof_order"]
+__all__ = ["label_frame_ids", "massage_mappings", "pprof_order"]
 
 _LIB = re.compile(r"([.]so$|[.]so[._][0-9]+)")
 
@@ -64,16 +68,21 @@ def massage_mappings(mappings: List[Mapping]) -> Tuple[List[Mapping], Dict[int, 
 
 
 def _labels_key(s: Sample) -> Tuple[object, ...]:
-    return (
-        tuple(sorted((k, tuple(v)) for k, v in s.labels.items())),
-        tuple(sorted((k, tuple(v)) for k, v in s.num_labels.items())),
-        tuple(sorted((k, tuple(v)) for k, v in s.num_units.items() if any(v))),
-    )
+    return labels_key(s.labels, s.num_labels, s.num_units)
+
+
+def label_frame_ids(loaded: Optional[StackTable], table: StackTable) -> List[int]:
+    """Return the ids of the tagroot/tagleaf pseudo frames of ``table`` (built from
+    ``loaded``, the report's ``loaded``): its locations ``loaded`` lacks, in the order
+    pprof creates them (``add_label_frames`` numbers them so); none without ``loaded``."""
+    if loaded is None:
+        return []
+    return sorted(set(table.loc_lines).difference(loaded.loc_lines))
 
 
 def pprof_order(
     p: Profile, order_of: Optional[StackTable] = None, merge_equal: bool = True,
-    kept_ids: Optional[Sequence[Sequence[int]]] = None,
+    kept_ids: Optional[Sequence[Sequence[int]]] = None, frames: Sequence[int] = (),
 ) -> Tuple[List[Sample], List[Sequence[int]], List[Location], List[Mapping], Dict[int, int],
            Dict[int, int]]:
     """Return ``p`` as go's pprof holds it after reading: (samples, their location ids,
@@ -83,12 +92,15 @@ def pprof_order(
 
     Go 1.19's pprof merges every input, even a single one (``profile.Merge``): all-
     zero samples go, equal samples (stack and labels) are summed into the first,
-    locations are numbered by first use in the samples of the unfiltered profile
-    (``order_of``, the report's unfiltered table, whose ids are ``p``'s), unused
-    locations and mappings go, and the main mapping stays first. pprof sums equal
-    samples *before* hide/show change stacks: pass ``merge_equal=False`` when
-    those were applied (samples equal only after hiding stay apart, as in pprof;
-    samples equal before it are then left apart too, a rare difference).
+    locations are numbered by first use in the merged samples (``order_of``: the
+    report's ``loaded`` table, or its unfiltered one, whose ids are ``p``'s), unused
+    locations and mappings go, and the main mapping stays first. Nothing removes a
+    location after that: the raw report lists each one even when no sample is left
+    using it (drop_frames, filters), with the lines the filters left (none: only
+    its address). The tagroot/tagleaf pseudo frames (``frames``) come last, as pprof
+    appends them. pprof sums equal samples *before* anything changes stacks: pass
+    ``merge_equal=False`` when the samples were merged then (the report's ``loaded``)
+    or when hide/show were applied (samples equal only after hiding stay apart).
     """
     massaged, massaged_ids = massage_mappings(p.mappings)
     by_id = {loc.id: loc for loc in p.locations}
@@ -99,6 +111,10 @@ def pprof_order(
         values = [s.values for s in p.samples]
     first_use = dict.fromkeys(chain.from_iterable(
         stack for stack, vals in zip(stacks, values) if any(vals)))
+    first_use.update(dict.fromkeys(frames))
+    for lid in frames:  # a pseudo frame the Profile left out: its one line was hidden
+        if lid not in by_id:
+            by_id[lid] = Location(lid, None, 0, [])
     if kept_ids is None:
         kept_ids = [[loc.id for loc in smp.locations] for smp in p.samples]
     first_use.update(dict.fromkeys(chain.from_iterable(kept_ids)))  # ids the order missed

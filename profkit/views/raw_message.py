@@ -104,10 +104,11 @@ def source_message(report: Report) -> Any:
 
 def filtered_profile(
     report: Report, with_samples: bool = True
-) -> Tuple[Profile, StackTable, Optional[Sequence[Sequence[int]]]]:
-    """Return (the filtered Profile, the unfiltered table whose order pprof numbers by,
-    the location ids of the Profile's samples when known: then they are the report
-    table's, and ``with_samples=False`` leaves the Profile's samples out).
+) -> Tuple[Profile, Report, Optional[Sequence[Sequence[int]]]]:
+    """Return (the filtered Profile, the report whose tables it was built from:
+    ``report`` or the same request built again, the location ids of the Profile's
+    samples when known: then they are the report table's, and ``with_samples=False``
+    leaves the Profile's samples out).
 
     For reports that need addresses and mappings (raw, callgrind). Taken from the
     report when the driver kept it; rebuilt from the decoded file
@@ -117,12 +118,12 @@ def filtered_profile(
     ``want_profile``, as ``profkit raw`` and ``profkit callgrind`` do).
     """
     if report.profile is not None:
-        return report.profile, report.unfiltered, None
+        return report.profile, report, None
     msg = source_message(report)
     if msg is not None:
         skeleton = skeleton_profile(msg, report.table, with_samples)
-        return skeleton, report.unfiltered, report.table.stacks
+        return skeleton, report, report.table.stacks
     req = report.request
     again = build(req.with_changes(want_profile=True))
     assert again.profile is not None
-    return again.profile, again.unfiltered, None
+    return again.profile, again, None
