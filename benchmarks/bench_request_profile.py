@@ -14,7 +14,9 @@ call; ASGI call with in-memory receive/send). Endpoints:
 
 Interleaved pairs, median of ``--pairs``: per endpoint, ``asked/plain`` is the time of
 a request carrying ``X-Profkit-Profile: 1`` over the same request without it (the
-goal: <= 2.0); ``check/off`` is a request that did not ask with request profiles on
+goal: <= 2.0); ``pyinstrument`` is pyinstrument's own cost on the same work, without
+any middleware (the work under ``Profiler(...).start()/stop()`` over the work alone,
+same interval and async mode as the middleware's): what no wrapper of it can go under; ``check/off`` is a request that did not ask with request profiles on
 (the header and query check) over the same with ``request_profiles=False`` (the
 goal: 1.00 within noise). Last, the check alone (``timeit``, best of 5), in ns.
 """
@@ -102,6 +104,24 @@ async def asgi_call(app: Any, path: str, ask: bool) -> None:
     await app(scope, receive, send)
 
 
+def bare(work: Callable[[], object], async_mode: str) -> Callable[[], None]:
+    """Return a run of ``work`` under pyinstrument alone, as the middleware sets it up."""
+    from pyinstrument import Profiler
+
+    from profkit.endpoints.config import EndpointConfig
+
+    interval = EndpointConfig().profile_interval
+
+    def run() -> None:
+        profiler = Profiler(interval=interval, async_mode=async_mode)  # type: ignore[arg-type]
+        profiler.start()
+        try:
+            work()
+        finally:
+            profiler.stop()
+    return run
+
+
 def timed(run: Callable[[], None], requests: int) -> float:
     t0 = time.perf_counter()
     for _ in range(requests):
@@ -132,11 +152,12 @@ def main() -> int:
             n = args.requests * (10 if name == "tiny" else 1)
             runs = {
                 "plain": runner(kind, on, path, False), "asked": runner(kind, on, path, True),
-                "off": runner(kind, off, path, False),
+                "off": runner(kind, off, path, False), "work": WORK[name],
+                "bare": bare(WORK[name], "disabled" if kind == "wsgi" else "enabled"),
             }
             for r in runs.values():  # warm-up
                 timed(r, 3)
-            ratios: Dict[str, List[float]] = {"asked/plain": [], "check/off": []}
+            ratios: Dict[str, List[float]] = {"asked/plain": [], "check/off": [], "bare": []}
             means: Dict[str, List[float]] = {k: [] for k in runs}
             for i in range(args.pairs):
                 order = list(runs) if i % 2 == 0 else list(reversed(runs))
@@ -145,11 +166,15 @@ def main() -> int:
                     means[k].append(v)
                 ratios["asked/plain"].append(t["asked"] / t["plain"])
                 ratios["check/off"].append(t["plain"] / t["off"])
+                if name != "tiny":
+                    ratios["bare"].append(t["bare"] / t["work"])
             med = {k: statistics.median(v) * 1000 for k, v in means.items()}
             print(f"{kind} {name:5}: plain {med['plain']:8.3f} ms  asked {med['asked']:8.3f} ms  "
                   f"off {med['off']:8.3f} ms  asked/plain "
                   f"{statistics.median(ratios['asked/plain']):.2f}  check/off "
-                  f"{statistics.median(ratios['check/off']):.3f}", flush=True)
+                  f"{statistics.median(ratios['check/off']):.3f}"
+                  + (f"  pyinstrument {statistics.median(ratios['bare']):.2f}"
+                     if ratios["bare"] else ""), flush=True)
     loop_.close()
     check_cost()
     return 0
