@@ -277,6 +277,11 @@ static PyObject *group_paths(PyObject *self, PyObject *args) {
             }
         }
         if (pt && ft) key = PyTuple_Pack(2, pt, ft);
+        if (key) { /* ints, bools and None: never in a cycle (see _pbtable.c) */
+            PyObject_GC_UnTrack(pt);
+            if (ft != Py_None) PyObject_GC_UnTrack(ft);
+            PyObject_GC_UnTrack(key);
+        }
         Py_XDECREF(pt);
         Py_XDECREF(ft);
         if (key) {
@@ -561,6 +566,48 @@ done:
     return result;
 }
 
+
+/* totals(values, base, si, mi) -> (sum |v[si]|, sum v[mi], the same over base
+ * samples, any base sample) | None when a sum passes int64 (report.driver.total_of). */
+static PyObject *totals(PyObject *self, PyObject *args) {
+    PyObject *values, *base;
+    Py_ssize_t si, mi;
+    if (!PyArg_ParseTuple(args, "O!O!nn:totals", &PyList_Type, &values, &PyList_Type, &base,
+                          &si, &mi))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(values);
+    if (PyList_GET_SIZE(base) != n || si < 0 || mi < 0) {
+        PyErr_SetString(PyExc_ValueError, "totals: bad arguments");
+        return NULL;
+    }
+    int64_t t = 0, d = 0, bt = 0, bd = 0;
+    int any = 0, ovf = 0;
+    for (Py_ssize_t i = 0; i < n && !ovf; i++) {
+        PyObject *vals = PySequence_Fast(PyList_GET_ITEM(values, i), "values hold sequences");
+        if (!vals) return NULL;
+        if (si >= PySequence_Fast_GET_SIZE(vals) || mi >= PySequence_Fast_GET_SIZE(vals)) {
+            Py_DECREF(vals);
+            PyErr_SetString(PyExc_IndexError, "sample value index out of range");
+            return NULL;
+        }
+        int o1 = 0, o2 = 0;
+        long long v = PyLong_AsLongLongAndOverflow(PySequence_Fast_GET_ITEM(vals, si), &o1);
+        long long w = PyLong_AsLongLongAndOverflow(PySequence_Fast_GET_ITEM(vals, mi), &o2);
+        Py_DECREF(vals);
+        if (PyErr_Occurred()) return NULL;
+        if (o1 || o2 || v == INT64_MIN) { ovf = 1; break; }
+        if (v < 0) v = -v;
+        ovf |= __builtin_add_overflow(t, (int64_t)v, &t) | __builtin_add_overflow(d, (int64_t)w, &d);
+        if (PyList_GET_ITEM(base, i) == Py_True) {
+            any = 1;
+            ovf |= __builtin_add_overflow(bt, (int64_t)v, &bt) | __builtin_add_overflow(bd, (int64_t)w, &bd);
+        }
+    }
+    if (ovf) Py_RETURN_NONE;
+    return Py_BuildValue("(LLLLO)", (long long)t, (long long)d, (long long)bt, (long long)bd,
+                         any ? Py_True : Py_False);
+}
+
 static PyMethodDef methods[] = {
     {"flat_cum", flat_cum, METH_VARARGS,
      "flat_cum(stacks, values, si, loc_nodes, n_nodes) -> (flat, cum) | None"},
@@ -568,6 +615,8 @@ static PyMethodDef methods[] = {
      "group_paths(stacks, values, si, divisor_index, loc_nodes, n_nodes) -> dict"},
     {"edge_weights", edge_weights, METH_VARARGS,
      "edge_weights(paths, flags, weights, n_nodes, kept, touching) -> (weight, residual, inline) | None"},
+    {"totals", totals, METH_VARARGS,
+     "totals(values, base, si, mi) -> (total, div, base total, base div, any base) | None"},
     {"node_values", node_values, METH_VARARGS,
      "node_values(paths, weights, n_nodes, kept) -> (flat, cum) | None"},
     {NULL, NULL, 0, NULL},

@@ -18,3 +18,6 @@ def edge_weights(
     paths: List[Tuple[int, ...]], flags: List[Optional[Tuple[bool, ...]]], weights: List[int],
     n_nodes: int, kept: Optional[Set[int]], touching: Optional[Set[int]],
 ) -> Optional[Tuple[Dict[int, int], Set[int], Set[int]]]: ...
+def totals(
+    values: List[Sequence[int]], base: List[bool], si: int, mi: int,
+) -> Optional[Tuple[int, int, int, int, bool]]: ...

@@ -14,6 +14,7 @@ first, as they do before protobuf decoding.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple, Union
 
 from profkit.analysis.names import display_name
@@ -26,10 +27,22 @@ try:
 except ImportError:  # no C compiler at install time: the protobuf path serves
     _pbtable = None  # type: ignore[assignment]
 
-__all__ = ["WireTable", "available", "from_wire"]
+__all__ = ["WireTable", "available", "from_file_bytes", "from_wire"]
 
-#: (table, the profile's drop_frames, its keep_frames)
-WireTable = Tuple[StackTable, str, str]
+
+
+@dataclass
+class WireTable:
+    """A table read by ``from_wire`` and what of the profile it leaves out that its
+    readers need: the profile's own drop/keep frames, period type, whether it has
+    mappings (a diff's compatibility check and main mapping)."""
+
+    table: StackTable
+    drop_frames: str
+    keep_frames: str
+    period_type: Optional[ValueType]
+    has_mapping: bool
+
 
 #: the limit each of _pbtable's counts is checked against (Limits.check_message's)
 _COUNT_LIMITS = ("samples", "locations", "locations", "functions", "strings", "strings")
@@ -38,6 +51,24 @@ _COUNT_LIMITS = ("samples", "locations", "locations", "functions", "strings", "s
 def available() -> bool:
     """Return whether the C reader was built."""
     return _pbtable is not None
+
+
+def from_file_bytes(data: bytes, *, with_labels: bool = False) -> Optional[WireTable]:
+    """Return the table of a pprof file's bytes (gzip'd or plain), or None when the
+    C reader is missing or does not accept them outright (the protobuf path then
+    decides, and names what is wrong: a corrupt or bomb-sized gzip stream, a message
+    over a limit, ...). LimitError when a count the reader finds passes its limit."""
+    if not data or _pbtable is None:
+        return None
+    from profkit.model.errors import ProfileFormatError
+    from profkit.model.fileio import inflate
+    from profkit.model.wirescan import prepare
+
+    try:
+        raw = prepare(inflate(data), current_limits())
+    except ProfileFormatError:
+        return None
+    return from_wire(raw, with_labels=with_labels)
 
 
 def from_wire(raw: Union[bytes, bytearray], *, with_labels: bool = False) -> Optional[WireTable]:
@@ -51,7 +82,8 @@ def from_wire(raw: Union[bytes, bytearray], *, with_labels: bool = False) -> Opt
     if parts is None:
         return None
     (types, default_type, time_nanos, duration_nanos, comments, drop, keep, main_file,
-     main_build, loc_lines, loc_mapfile, stacks, values, base, raw_labels, counts) = parts
+     main_build, loc_lines, loc_mapfile, stacks, values, base, raw_labels, counts,
+     period) = parts
     limits = current_limits()
     for name, count in zip(_COUNT_LIMITS, counts):
         limits.check(name, count)
@@ -66,7 +98,8 @@ def from_wire(raw: Union[bytes, bytearray], *, with_labels: bool = False) -> Opt
         duration_nanos=duration_nanos, comments=comments, main_file=main_file,
         main_build_id=main_build,
     )
-    return table, drop, keep
+    return WireTable(table, drop, keep, ValueType(*period) if period else None,
+                     counts[2] > 0)
 
 
 def _label_dicts(

@@ -31,11 +31,13 @@ IncompatibleProfilesError with the Profile path's message.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import neg
 from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 
 from profkit.analysis.merge import check_compatible
 from profkit.analysis.scale import go_round
 from profkit.analysis.stacks import StackTable, from_message
+from profkit.analysis.stacks_wire import from_file_bytes
 from profkit.errors import IncompatibleProfilesError, ProfkitError
 from profkit.model.profile import Profile, ValueType
 from profkit.model.validate import INT64_MAX, INT64_MIN
@@ -65,11 +67,25 @@ class Side:
 
 
 def load_side(path: str, *, with_labels: bool, keys: bool) -> Optional[Side]:
-    """Return the Side of the pprof file ``path``, or None when it is not a valid one."""
-    from profkit.model.codec import decode, read_bytes
+    """Return the Side of the pprof file ``path``, or None when it is not a valid one.
+
+    Read in C (``stacks_wire``) unless ``keys`` (Merge's location keys need the
+    message's addresses and mappings) or the C reader hands the file back.
+    """
+    from profkit.model.fileio import read_bytes
 
     try:
-        msg = decode(read_bytes(path))
+        data = read_bytes(path)
+        wire = None if keys else from_file_bytes(data, with_labels=with_labels)
+    except ProfkitError:
+        return None
+    if wire is not None:
+        return Side(wire.table, wire.period_type, wire.has_mapping, None,
+                    wire.drop_frames, wire.keep_frames)
+    from profkit.model.codec import decode
+
+    try:
+        msg = decode(data)
         if not (msg.sample_type and msg.string_table):
             return None
         table = from_message(msg, with_labels=with_labels)
@@ -203,7 +219,7 @@ def diff_tables(new: Side, base: Side, *, subtract: bool, normalize: bool) -> Op
     return StackTable(
         sample_types=list(a.sample_types), loc_lines=loc_lines, loc_mapfile=loc_mapfile,
         stacks=list(a.stacks) + base_stacks,
-        values=new_values + [[-v for v in vals] for vals in b.values],
+        values=new_values + [tuple(map(neg, vals)) for vals in b.values],
         base=list(a.base) + [True] * len(b.values),
         labels=labels, num_labels=num_labels, num_units=num_units,
         **_headers(new, base),

@@ -23,7 +23,7 @@
  * loc_lines {id: ((name, file, line, start_line), ...)}, loc_mapfile {id: str},
  * stacks [tuple of ids], values [tuple], base [bool], labels [tuple of (key, str or
  * None, num, unit)] or None, counts (samples, locations, mappings, functions, strings,
- * comments + sample types)). display_name(name, system_name) names a function unless
+ * comments + sample types), period_type (type, unit) or None). display_name(name, system_name) names a function unless
  * its name is set and differs from its system name.
  */
 #define PY_SSIZE_T_CLEAN
@@ -463,8 +463,10 @@ static int locations(Ctx *ctx, IdMap *funcs, PyObject *mapfiles, PyObject *loc_l
                                                  PyTuple_GET_ITEM(fn, 2)) : NULL;
             Py_XDECREF(line);
             if (!info) { rc = PYERR; break; }
+            PyObject_GC_UnTrack(info); /* strs and ints: never in a cycle */
             PyTuple_SET_ITEM(tup, i, info);
         }
+        PyObject_GC_UnTrack(tup);
         PyObject *key = rc ? NULL : PyLong_FromUnsignedLongLong(id);
         if (!key || PyDict_SetItem(loc_lines, key, tup) || PyDict_SetItem(loc_mapfile, key, mapfile)) {
             Py_DECREF(tup);
@@ -547,6 +549,10 @@ static int samples(Ctx *ctx, Header *h, IdMap *locs, Samples *out, PyObject *vca
             if (!v) { rc = PYERR; break; }
             PyTuple_SET_ITEM(vt, i, v);
         }
+        /* tuples of ints are never in a cycle: untracked, a million of them cost the
+         * collections that follow nothing (CPython untracks such tuples lazily too) */
+        PyObject_GC_UnTrack(stack);
+        PyObject_GC_UnTrack(vt);
         if (!rc && (PyList_Append(out->stacks, stack) || PyList_Append(out->values, vt) ||
                     PyList_Append(out->base, base ? Py_True : Py_False)))
             rc = PYERR;
@@ -562,8 +568,10 @@ static int samples(Ctx *ctx, Header *h, IdMap *locs, Samples *out, PyObject *vca
                                                l[1] ? Py_None : STR(l[3])) : NULL;
             Py_XDECREF(num);
             if (!one) { rc = PYERR; break; }
+            PyObject_GC_UnTrack(one);
             PyTuple_SET_ITEM(lt, i, one);
         }
+        PyObject_GC_UnTrack(lt);
         if (!rc && PyList_Append(out->labels, lt)) rc = PYERR;
         Py_DECREF(lt);
     }
@@ -619,12 +627,19 @@ static PyObject *pbtable_read(PyObject *self, PyObject *args) {
     }
     PyObject *comments = strlist(ctx, &h.comments);
     if (!comments) { Py_DECREF(types); goto done; }
+    PyObject *period = Py_None;
+    Py_INCREF(period);
+    if (h.has_period) {
+        Py_DECREF(period);
+        period = PyTuple_Pack(2, STR(h.period_type[0]), STR(h.period_type[1]));
+        if (!period) { Py_DECREF(types); Py_DECREF(comments); goto done; }
+    }
     result = Py_BuildValue(
-        "(NOLLNOOOOOOOOOO(nnnnnn))", types, STR(h.default_st), (long long)h.time_nanos,
+        "(NOLLNOOOOOOOOOO(nnnnnn)N)", types, STR(h.default_st), (long long)h.time_nanos,
         (long long)h.duration_nanos, comments, STR(h.drop), STR(h.keep), main_file, main_build,
         loc_lines, loc_mapfile, smp.stacks, smp.values, smp.base,
         smp.labels ? smp.labels : Py_None, h.count[2], h.count[4], h.count[3], h.count[5],
-        ctx->nstr, h.comments.n + h.sample_types.n / 2);
+        ctx->nstr, h.comments.n + h.sample_types.n / 2, period);
     rc = result ? 0 : PYERR;
 done:
     if (gc_was > 0) PyGC_Enable();

@@ -42,6 +42,11 @@ from profkit.report.sources import (
     without_dropped_frames,
 )
 
+try:
+    from profkit.analysis import _kernels
+except ImportError:  # built without a C compiler: Python loops
+    _kernels = None  # type: ignore[assignment]
+
 __all__ = ["MERGED_KINDS", "Report", "build", "total_of"]
 
 
@@ -98,9 +103,23 @@ def total_of(t: StackTable, si: int, mean_index: Optional[int] = None) -> Tuple[
     With ``mean_index``, the total is divided by the sum of that value over the
     same samples (pprof's ``computeTotal`` with a mean divisor).
     """
+    mi = si if mean_index is None else mean_index
+    fast = _kernels.totals(t.values, t.base, si, mi) if (
+        _kernels is not None and type(t.values) is list and type(t.base) is list) else None
+    if fast is not None:
+        total, div, diff_total, diff_div, any_base = fast
+    else:  # no C kernels, or a sum passes int64: Python's ints
+        total, div, diff_total, diff_div, any_base = _python_totals(t, si, mi)
+    if diff_total > 0:
+        total, div = diff_total, diff_div
+    if mean_index is not None and div != 0:
+        total = go_div(total, div)
+    return total, any_base
+
+
+def _python_totals(t: StackTable, si: int, mi: int) -> Tuple[int, int, int, int, bool]:
     total = diff_total = div = diff_div = 0
     any_base = False
-    mi = si if mean_index is None else mean_index
     for vals, base in zip(t.values, t.base):
         v = abs(vals[si])
         d = vals[mi]
@@ -110,11 +129,7 @@ def total_of(t: StackTable, si: int, mean_index: Optional[int] = None) -> Tuple[
             diff_total += v
             diff_div += d
             any_base = True
-    if diff_total > 0:
-        total, div = diff_total, diff_div
-    if mean_index is not None and div != 0:
-        total = go_div(total, div)
-    return total, any_base
+    return total, div, diff_total, diff_div, any_base
 
 
 #: Reports that print samples one by one as pprof holds them: for these the loaded

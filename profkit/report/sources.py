@@ -22,7 +22,6 @@ from profkit.analysis.stacks import StackTable, from_message, from_profile
 from profkit.model.errors import ProfileFormatError
 
 if TYPE_CHECKING:
-    from profkit.analysis.stacks_wire import WireTable
     from profkit.model.profile import Profile
     from profkit.report.request import Source
 
@@ -85,17 +84,19 @@ def load_table(path: str, *, with_labels: bool, all_frames: bool = True) -> Stac
     ``profkit.load.load_any``, which owns the error messages. Only a broken or
     bomb-sized gzip stream is reported here directly.
     """
+    from profkit.analysis.stacks_wire import from_file_bytes
     from profkit.model.fileio import read_bytes
     from profkit.model.limits import LimitError
 
     data = read_bytes(path)
     try:
-        wire = _read_wire(data, with_labels)
+        wire = from_file_bytes(data, with_labels=with_labels)
     except LimitError as e:
         raise ProfileFormatError(f"{os.fspath(path)}: {e}") from None
     if wire is not None:
-        table, drop, keep = wire
-        return table if all_frames or not drop else without_dropped_frames(table, drop, keep)
+        if all_frames or not wire.drop_frames:
+            return wire.table
+        return without_dropped_frames(wire.table, wire.drop_frames, wire.keep_frames)
     from profkit.model.codec import decode
 
     msg = None
@@ -121,25 +122,6 @@ def load_table(path: str, *, with_labels: bool, all_frames: bool = True) -> Stac
     if all_frames:
         return table
     return without_dropped_frames(table, profile.drop_frames, profile.keep_frames)
-
-
-def _read_wire(data: bytes, with_labels: bool) -> Optional[WireTable]:
-    """Return the table of pprof bytes read in C (``analysis.stacks_wire``), or None
-    when the C reader is missing or does not accept them outright (the protobuf path
-    then decides, and names what is wrong). LimitError when a count passes its limit."""
-    from profkit.analysis.stacks_wire import available, from_wire
-
-    if not data or not available():
-        return None
-    from profkit.model.fileio import inflate
-    from profkit.model.limits import current_limits
-    from profkit.model.wirescan import prepare
-
-    try:
-        raw = prepare(inflate(data), current_limits())
-    except ProfileFormatError:
-        return None  # not gzip, a bomb, over a limit: the protobuf path says which
-    return from_wire(raw, with_labels=with_labels)
 
 
 def load_one(source: Source, fetch: Optional[Fetch] = None) -> Profile:

@@ -66,7 +66,7 @@ def _agree(data: bytes) -> None:
         if wire is None:
             continue
         assert slow is not None, "from_wire accepted what the protobuf path refuses"
-        assert _norm(wire[0]) == _norm(slow)
+        assert _norm(wire.table) == _norm(slow)
 
 
 def test_the_c_reader_is_built() -> None:
@@ -88,7 +88,7 @@ def test_corpus_files_read_the_same_as_protobuf(path: Path) -> None:
             assert wire is None
             continue
         assert wire is not None, f"{path.name}: the C reader handed back a valid profile"
-        assert _norm(wire[0]) == _norm(slow)
+        assert _norm(wire.table) == _norm(slow)
 
 
 def _rich() -> ProfileMessage:
@@ -126,7 +126,9 @@ def _rich() -> ProfileMessage:
 def test_a_rich_message_reads_the_same() -> None:
     data = _rich().SerializeToString()
     _agree(data)
-    table, drop, keep = from_wire(data, with_labels=True)  # type: ignore[misc]
+    wire = from_wire(data, with_labels=True)
+    assert wire is not None
+    table, drop, keep = wire.table, wire.drop_frames, wire.keep_frames
     assert (drop, keep) == ("drop.*", "keep")
     assert table.base == [False, False, True, False]
     assert table.loc_lines[3][0][0] == "std::vector::push_back"  # pprof's C++ rewrite
@@ -159,7 +161,7 @@ def test_unpacked_repeated_fields_read_the_same() -> None:
     smp += b"".join(_varint(2 << 3) + _varint(v) for v in (4, 40))
     data = base + _field(2, smp) + _varint(13 << 3) + _varint(19)  # an unpacked comment
     _agree(data)
-    table = from_wire(data)[0]  # type: ignore[index]
+    table = from_wire(data).table  # type: ignore[union-attr]
     assert [tuple(s) for s in table.stacks] == [(3, 1000)] and table.comments[-1] == "a comment"
 
 
@@ -340,3 +342,40 @@ def test_graph_kernels_hand_int64_overflow_back() -> None:
     assert slow[0][1][0] == 2**63 and slow[1][0][1 * 2 + 0] == 2**63
     built = graph.build_graph(sp)  # falls back to Python's ints by itself
     assert built.out_edges[1][0].weight == 2**63
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_totals_kernel_matches_the_python_loop(seed: int) -> None:
+    from profkit.report import driver
+
+    rng = random.Random(seed)
+    t, _, _ = _random_table(rng, big=seed % 5 == 0)
+    t.base = [rng.random() < 0.3 for _ in t.values]
+    for si, mi in ((0, 0), (0, 1), (1, 0)):
+        fast = _kernels.totals(t.values, t.base, si, mi)
+        slow = driver._python_totals(t, si, mi)
+        assert fast is None or fast == slow
+        if seed % 5:
+            assert fast is not None  # small values: the kernel answers
+        for mean in (None, mi):
+            saved = driver._kernels
+            driver._kernels = None
+            try:
+                expected = driver.total_of(t, si, mean)
+            finally:
+                driver._kernels = saved
+            assert driver.total_of(t, si, mean) == expected
+
+
+def test_a_diff_reads_both_sides_in_c(tmp_path: Path) -> None:
+    from profkit.analysis.table_merge import load_side
+
+    path = tmp_path / "p.pb.gz"
+    path.write_bytes(gzip.compress(_rich().SerializeToString()))
+    side = load_side(str(path), with_labels=False, keys=False)
+    assert side is not None and side.table.message is None  # the C reader's table
+    assert side.period_type is not None and side.period_type.type == "cpu"
+    assert side.has_mapping and (side.drop_frames, side.keep_frames) == ("drop.*", "keep")
+    slow = load_side(str(path), with_labels=False, keys=True)  # Merge keys: protobuf
+    assert slow is not None and slow.table.message is not None
+    assert _norm(slow.table) == _norm(side.table) and slow.period_type == side.period_type
