@@ -57,6 +57,9 @@ class StackTable:
     #: the decoded message ``from_message`` read (its location ids are the table's),
     #: kept for reports that read more of it (raw, callgrind); None otherwise
     message: Any = field(default=None, compare=False, repr=False)
+    #: location id -> its address, for locations whose address is not 0 (the
+    #: ``addresses`` granularity); a location of no entry has address 0
+    loc_address: Dict[int, int] = field(default_factory=dict)
 
     def sample_index(self, name: str | int | None) -> int:
         """Resolve a sample type name or index like ``Profile.sample_index`` (KeyError)."""
@@ -78,6 +81,7 @@ class StackTable:
             pick(self.labels), pick(self.num_labels), pick(self.num_units),
             self.default_sample_type, self.time_nanos, self.duration_nanos,
             self.comments, self.main_file, self.main_build_id, self.message,
+            self.loc_address,
         )
 
 
@@ -112,6 +116,7 @@ def from_profile(p: Profile, *, with_labels: bool = True) -> StackTable:
         comments=list(p.comments),
         main_file=main.filename if main else "",
         main_build_id=main.build_id if main else "",
+        loc_address={loc.id: loc.address for loc in p.locations if loc.address},
     )
 
 
@@ -169,6 +174,7 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
         funcs[f.id] = (display_name(s(f.name), s(f.system_name)), s(f.filename), f.start_line)
     loc_lines: Dict[int, Tuple[LineInfo, ...]] = {}
     loc_mapfile: Dict[int, str] = {}
+    loc_address: Dict[int, int] = {}
     for loc in msg.location:
         lid = loc.id
         if lid == 0 or lid in loc_lines:
@@ -180,6 +186,8 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
                 raise _bad(f"location id: {lid} has a line with nil function")
             lines.append((fn[0], fn[1], ln.line, fn[2]))
         loc_lines[lid] = tuple(lines)
+        if loc.address:
+            loc_address[lid] = loc.address
         mid = loc.mapping_id
         if mid and mid not in mapfiles:
             raise _bad(f"location {lid} refers to missing mapping {mid}")
@@ -262,4 +270,5 @@ def from_message(msg: Any, *, with_labels: bool = False) -> StackTable:
         main_file=main_file,
         main_build_id=main_build,
         message=msg,
+        loc_address=loc_address,
     )

@@ -83,7 +83,7 @@ def from_wire(raw: Union[bytes, bytearray], *, with_labels: bool = False) -> Opt
         return None
     (types, default_type, time_nanos, duration_nanos, comments, drop, keep, main_file,
      main_build, loc_lines, loc_mapfile, stacks, values, base, raw_labels, counts,
-     period) = parts
+     period, loc_address) = parts
     limits = current_limits()
     for name, count in zip(_COUNT_LIMITS, counts):
         limits.check(name, count)
@@ -96,7 +96,7 @@ def from_wire(raw: Union[bytes, bytearray], *, with_labels: bool = False) -> Opt
         base=base, labels=labels, num_labels=num_labels, num_units=num_units,
         default_sample_type=default_type, time_nanos=time_nanos,
         duration_nanos=duration_nanos, comments=comments, main_file=main_file,
-        main_build_id=main_build,
+        main_build_id=main_build, loc_address=loc_address,
     )
     return WireTable(table, drop, keep, ValueType(*period) if period else None,
                      counts[2] > 0)

@@ -194,15 +194,21 @@ def diff_tables(new: Side, base: Side, *, subtract: bool, normalize: bool) -> Op
         return None
     loc_lines = dict(a.loc_lines)
     loc_mapfile = dict(a.loc_mapfile)
+    loc_address = dict(a.loc_address)
     renumber: Dict[int, int] = {}
     next_id = max(loc_lines, default=0) + 1
     for lid, lines in b.loc_lines.items():
         mapfile = b.loc_mapfile.get(lid, "")
-        if lid in loc_lines and (loc_lines[lid] != lines or loc_mapfile.get(lid, "") != mapfile):
-            renumber[lid] = lid = next_id
+        address = b.loc_address.get(lid, 0)
+        if lid in loc_lines and (loc_lines[lid] != lines or loc_mapfile.get(lid, "") != mapfile
+                                 or loc_address.get(lid, 0) != address):
+            renumber[lid] = next_id
             next_id += 1
-        loc_lines[lid] = lines
-        loc_mapfile[lid] = mapfile
+        new_id = renumber.get(lid, lid)
+        loc_lines[new_id] = lines
+        loc_mapfile[new_id] = mapfile
+        if address:
+            loc_address[new_id] = address
     if renumber:
         moved = set(renumber)
         get = renumber.get
@@ -222,7 +228,7 @@ def diff_tables(new: Side, base: Side, *, subtract: bool, normalize: bool) -> Op
         values=new_values + [tuple(map(neg, vals)) for vals in b.values],
         base=list(a.base) + [True] * len(b.values),
         labels=labels, num_labels=num_labels, num_units=num_units,
-        **_headers(new, base),
+        loc_address=loc_address, **_headers(new, base),
     )
 
 
@@ -244,6 +250,7 @@ def _merged(new: Side, base: Side, new_values: List[Sequence[int]]) -> Optional[
     canon: Dict[Hashable, int] = {}
     loc_lines: Dict[int, Any] = {}
     loc_mapfile: Dict[int, str] = {}
+    loc_address: Dict[int, int] = {}
     index: Dict[Hashable, int] = {}
     stacks: List[Sequence[int]] = []
     values: List[List[int]] = []
@@ -257,6 +264,8 @@ def _merged(new: Side, base: Side, new_values: List[Sequence[int]]) -> Optional[
                 cid = canon[key] = len(canon) + 1
                 loc_lines[cid] = t.loc_lines[lid]
                 loc_mapfile[cid] = t.loc_mapfile.get(lid, "")
+                if lid in t.loc_address:
+                    loc_address[cid] = t.loc_address[lid]
             ids[lid] = cid
         for i, (stack, vals) in enumerate(zip(t.stacks, vals_of)):
             if not any(vals):
@@ -291,7 +300,7 @@ def _merged(new: Side, base: Side, new_values: List[Sequence[int]]) -> Optional[
         stacks=[stacks[j] for j in live], values=[values[j] for j in live],
         base=[keep[j][0].base[keep[j][1]] for j in live],
         labels=col("labels"), num_labels=col("num_labels"), num_units=col("num_units"),
-        **_headers(new, base),
+        loc_address=loc_address, **_headers(new, base),
     )
 
 

@@ -23,7 +23,8 @@
  * loc_lines {id: ((name, file, line, start_line), ...)}, loc_mapfile {id: str},
  * stacks [tuple of ids], values [tuple], base [bool], labels [tuple of (key, str or
  * None, num, unit)] or None, counts (samples, locations, mappings, functions, strings,
- * comments + sample types), period_type (type, unit) or None). display_name(name, system_name) names a function unless
+ * comments + sample types), period_type (type, unit) or None, loc_address {id:
+ * address} of the locations whose address is not 0). display_name(name, system_name) names a function unless
  * its name is set and differs from its system name.
  */
 #define PY_SSIZE_T_CLEAN
@@ -409,7 +410,8 @@ static int functions(Ctx *ctx, IdMap *funcs, PyObject *keep, PyObject *display_n
 /* Pass over the locations: loc_lines {id: lines}, loc_mapfile {id: file}; locs maps
  * id -> the dict's key object (so every stack shares it). */
 static int locations(Ctx *ctx, IdMap *funcs, PyObject *mapfiles, PyObject *loc_lines,
-                     PyObject *loc_mapfile, IdMap *locs, PyObject *empty_str) {
+                     PyObject *loc_mapfile, PyObject *loc_address, IdMap *locs,
+                     PyObject *empty_str) {
     Cur c = {ctx->buf, ctx->buf + ctx->len};
     Vec lines = {0};
     int rc = 0;
@@ -423,7 +425,7 @@ static int locations(Ctx *ctx, IdMap *funcs, PyObject *mapfiles, PyObject *loc_l
             continue;
         }
         if ((rc = sub(&c, &s))) break;
-        uint64_t id = 0, mid = 0, x;
+        uint64_t id = 0, mid = 0, addr = 0, x;
         lines.n = 0;
         while (s.p < s.end && !rc) {
             if ((rc = tag(&s, &f, &wt))) break;
@@ -437,6 +439,7 @@ static int locations(Ctx *ctx, IdMap *funcs, PyObject *mapfiles, PyObject *loc_l
                 if ((rc = varint(&s, &x))) break;
                 if (f == 1) id = x;
                 else if (f == 2) mid = x;
+                else if (f == 3) addr = x;
             } else {
                 rc = skip(&s, wt);
             }
@@ -475,6 +478,12 @@ static int locations(Ctx *ctx, IdMap *funcs, PyObject *mapfiles, PyObject *loc_l
             break;
         }
         Py_DECREF(tup);
+        if (addr) {
+            PyObject *a = PyLong_FromUnsignedLongLong(addr);
+            int arc = a ? PyDict_SetItem(loc_address, key, a) : -1;
+            Py_XDECREF(a);
+            if (arc) { Py_DECREF(key); rc = PYERR; break; }
+        }
         size_t slot = idslot(locs, id);
         locs->keys[slot] = id;
         locs->vals[slot] = key; /* borrowed: loc_lines holds it */
@@ -603,10 +612,11 @@ static PyObject *pbtable_read(PyObject *self, PyObject *args) {
     Samples smp = {PyList_New(0), PyList_New(0), PyList_New(0), with_labels ? PyList_New(0) : NULL};
     PyObject *mapfiles = PyDict_New(), *keep = PyList_New(0), *loc_lines = PyDict_New();
     PyObject *loc_mapfile = PyDict_New(), *vcache = PyDict_New(), *empty = PyUnicode_New(0, 0);
+    PyObject *loc_address = PyDict_New();
     PyObject *result = NULL, *main_file = empty, *main_build = empty;
     int rc = PYERR, gc_was = -1;
     if (!ctx->strs || !smp.stacks || !smp.values || !smp.base || (with_labels && !smp.labels) ||
-        !mapfiles || !keep || !loc_lines || !loc_mapfile || !vcache || !empty)
+        !mapfiles || !keep || !loc_lines || !loc_mapfile || !vcache || !empty || !loc_address)
         goto done;
     /* Only new tuples of ints and strs are made (no cycles): the collections their
      * allocations would trigger find nothing. */
@@ -615,7 +625,9 @@ static PyObject *pbtable_read(PyObject *self, PyObject *args) {
     if ((rc = idmap_init(&funcs, h.count[5])) || (rc = idmap_init(&locs, h.count[4]))) goto done;
     if ((rc = mappings(ctx, mapfiles, &main_file, &main_build))) goto done;
     if ((rc = functions(ctx, &funcs, keep, display_name))) goto done;
-    if ((rc = locations(ctx, &funcs, mapfiles, loc_lines, loc_mapfile, &locs, empty))) goto done;
+    if ((rc = locations(ctx, &funcs, mapfiles, loc_lines, loc_mapfile, loc_address, &locs,
+                        empty)))
+        goto done;
     if ((rc = samples(ctx, &h, &locs, &smp, vcache))) goto done;
     rc = PYERR;
     PyObject *types = PyList_New(h.sample_types.n / 2);
@@ -635,11 +647,11 @@ static PyObject *pbtable_read(PyObject *self, PyObject *args) {
         if (!period) { Py_DECREF(types); Py_DECREF(comments); goto done; }
     }
     result = Py_BuildValue(
-        "(NOLLNOOOOOOOOOO(nnnnnn)N)", types, STR(h.default_st), (long long)h.time_nanos,
+        "(NOLLNOOOOOOOOOO(nnnnnn)NO)", types, STR(h.default_st), (long long)h.time_nanos,
         (long long)h.duration_nanos, comments, STR(h.drop), STR(h.keep), main_file, main_build,
         loc_lines, loc_mapfile, smp.stacks, smp.values, smp.base,
         smp.labels ? smp.labels : Py_None, h.count[2], h.count[4], h.count[3], h.count[5],
-        ctx->nstr, h.comments.n + h.sample_types.n / 2, period);
+        ctx->nstr, h.comments.n + h.sample_types.n / 2, period, loc_address);
     rc = result ? 0 : PYERR;
 done:
     if (gc_was > 0) PyGC_Enable();
@@ -658,6 +670,7 @@ done:
     Py_XDECREF(keep);
     Py_XDECREF(loc_lines);
     Py_XDECREF(loc_mapfile);
+    Py_XDECREF(loc_address);
     Py_XDECREF(vcache);
     Py_XDECREF(empty);
     if (rc == FB) Py_RETURN_NONE;

@@ -22,8 +22,9 @@ from profkit.options.regex import compile_pattern
 
 __all__ = ["GRANULARITIES", "URL_NAMES", "ViewOptions"]
 
-#: Granularities profkit's reports support (pprof's ``addresses`` is not: no addresses).
-GRANULARITIES = ("functions", "filefunctions", "files", "lines")
+#: Granularities of reports, as pprof's (``addresses``: a node per location address
+#: and line; Python profiles have no addresses, so there it is ``lines`` granularity).
+GRANULARITIES = ("functions", "filefunctions", "files", "lines", "addresses")
 
 #: option field -> pprof URL parameter (``internal/driver/config.go``'s urlparam)
 URL_NAMES = {

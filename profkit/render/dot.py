@@ -93,7 +93,7 @@ def _multiline_name(key: NodeKey) -> str:
     name = key[0]
     name = escape_for_dot(shorten_function_name(name)).replace("::", "\\n")
     name = name.replace("[...]", "[…]").replace(".", "\\n")
-    parts = name_parts((name, key[1], key[2], key[3], key[4]), file_basename=True)
+    parts = name_parts((name, key[1], key[2], key[3], key[4], key[5]), file_basename=True)
     return "\\n".join(parts) + "\\n"
 
 

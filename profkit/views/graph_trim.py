@@ -59,8 +59,8 @@ class TrimmedGraph:
 
 def _info_text(k: NodeKey) -> str:
     """``fmt.Sprint(NodeInfo)``: pprof's last tie-break between nodes."""
-    name, file, lineno, objfile, start = k
-    return f"{{{name}  0 {file} {start} {lineno} {objfile}}}"
+    name, file, lineno, objfile, start, address = k
+    return f"{{{name}  {address} {file} {start} {lineno} {objfile}}}"
 
 
 def _go_log2(x: float) -> float:

@@ -11,20 +11,22 @@ from profkit.views.paths import FileNamer, clean_path, graph_file_namer
 
 __all__ = ["NodeKey", "assign_nodes", "clean_path", "name_parts", "printable_name"]
 
-#: (name, file, line, objfile, start_line); unused parts are "" / 0
-NodeKey = Tuple[str, str, int, str, int]
+#: (name, file, line, objfile, start_line, address); unused parts are "" / 0. The
+#: address is kept only at the ``addresses`` granularity.
+NodeKey = Tuple[str, str, int, str, int, int]
 
 
-def _key(info: LineInfo, objfile: str, granularity: str, file_name: FileNamer) -> NodeKey:
+def _key(info: LineInfo, objfile: str, granularity: str, file_name: FileNamer,
+         address: int = 0) -> NodeKey:
     name, filename, line, start_line = info
     if granularity == "files":
         name = ""
     keep_file = granularity != "functions"
     file = file_name(filename) if keep_file else ""
-    lineno = line if granularity == "lines" else 0
+    lineno = line if granularity in ("lines", "addresses") else 0
     if name:
-        return (name, file, lineno, "", 0)
-    return (name, file, lineno, objfile, start_line)
+        return (name, file, lineno, "", 0, address)
+    return (name, file, lineno, objfile, start_line, address)
 
 
 def name_parts(key: NodeKey, *, file_basename: bool = False) -> List[str]:
@@ -33,10 +35,12 @@ def name_parts(key: NodeKey, *, file_basename: bool = False) -> List[str]:
     A node with neither name nor file is its mapping (``[objfile]``) or ``<unknown>``,
     as pprof's ``NodeInfo.NameComponents``; ``file_basename`` keeps only the base name.
     """
-    name, file, lineno, objfile, _start = key
+    name, file, lineno, objfile, _start, address = key
     if file and file_basename:
         file = posixpath.basename(file)
-    parts: List[str] = [name] if name else []
+    parts: List[str] = [f"{address:016x}"] if address else []
+    if name:
+        parts.append(name)
     if lineno:
         parts.append(f"{file}:{lineno}")
     elif file:
@@ -69,11 +73,13 @@ def assign_nodes(
     keys: List[NodeKey] = []
     loc_nodes: Dict[int, Tuple[int, ...]] = {}
     empty: Tuple[LineInfo, ...] = (("", "", 0, 0),)
+    addresses = t.loc_address if granularity == "addresses" else {}
     for lid, lines in t.loc_lines.items():
         objfile = t.loc_mapfile.get(lid, "")
+        address = addresses.get(lid, 0)
         ids = []
         for info in lines or empty:
-            k = _key(info, objfile, granularity, file_name)
+            k = _key(info, objfile, granularity, file_name, address)
             n = index.get(k)
             if n is None:
                 n = index[k] = len(keys)

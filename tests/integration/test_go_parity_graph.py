@@ -194,6 +194,12 @@ TREE_CASES: List[Tuple[str, List[str], List[str], List[str]]] = [
     ("labels relative focus", ["-relative_percentages", "-focus=func1"],
      ["-relative_percentages", "-focus=func1"], ["labels"]),
     ("sample noinlines", ["-noinlines"], ["-noinlines"], ["sample"]),
+    ("sample addresses", ["-addresses", "-nodecount=15"], ["-addresses", "-n", "15"],
+     ["sample"]),
+    ("large addresses focus", ["-addresses", "-focus=main"], ["-addresses", "--focus", "main"],
+     ["large"]),
+    ("subtract addresses", ["-addresses", "-base={plain}"], ["-addresses", "--base", "{plain}"],
+     ["other"]),
 ]
 
 
@@ -215,6 +221,7 @@ def test_tree_matches_go(  # type: ignore[no-untyped-def]
 
 PEEK_CASES: List[Tuple[str, List[str], List[str]]] = [
     ("mapiter", [], ["sample"]),
+    ("mapassign", ["-addresses"], ["sample"]),
     ("runtime\\.(add|mapassign)", ["-cum"], ["sample"]),
     ("^main\\.", [], ["large"]),
     ("time\\.", ["-focus=runtime"], ["large"]),

@@ -80,6 +80,8 @@ CASES: List[Tuple[str, List[str], object]] = [
     ("large.cpu", ["-unit=ms", "-nodecount=10"], None),
     ("large.cpu", ["-divide_by=3", "-nodecount=10", "-lines"], None),
     ("large.cpu", ["-noinlines", "-nodecount=12"], None),
+    ("large.cpu", ["-addresses", "-nodecount=12"], None),
+    ("sample.cpu", ["-addresses", "-noinlines", "-cum"], None),
     ("large.cpu", ["-trim=false", "-focus=syscall"], None),
     ("large.cpu", ["-mean", "-sample_index=cpu", "-nodecount=10"], None),
     ("sample.cpu", ["-focus=\\Qruntime.\\E[[:lower:]]+$"], None),

@@ -130,7 +130,7 @@ def test_bad_options(files: dict, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["top", "--sample-index", "bogus", str(files["a"])]) == 1
     err = capsys.readouterr().err
     assert "unknown sample index 'bogus'" in err and "samples, cpu" in err
-    assert main(["top", "--granularity", "addresses", str(files["a"])]) == 2
+    assert main(["top", "--granularity", "instructions", str(files["a"])]) == 2
     incompatible = files["dir"] / "heap.pb.gz"
     from profkit.model import ProfileBuilder
 

@@ -38,7 +38,7 @@ def _norm(t: StackTable) -> Any:
     return (t.sample_types, t.loc_lines, t.loc_mapfile, [tuple(s) for s in t.stacks],
             [tuple(v) for v in t.values], t.base, t.labels, t.num_labels, t.num_units,
             t.default_sample_type, t.time_nanos, t.duration_nanos, t.comments,
-            t.main_file, t.main_build_id)
+            t.main_file, t.main_build_id, t.loc_address)
 
 
 def _protobuf_table(data: bytes, with_labels: bool) -> Optional[StackTable]:
@@ -310,7 +310,7 @@ def test_graph_kernels_match_the_python_loops(seed: int) -> None:
 
     rng = random.Random(seed)
     t, loc_nodes, n_nodes = _random_table(rng, big=False)
-    keys = [(f"n{i}", "", 0, "", 0) for i in range(n_nodes)]
+    keys = [(f"n{i}", "", 0, "", 0, 0) for i in range(n_nodes)]
     div = rng.choice([None, 1])
     groups = graph_fast.group_paths(t, 0, div, loc_nodes, n_nodes)
     assert groups is not None
@@ -335,7 +335,7 @@ def test_graph_kernels_match_the_python_loops(seed: int) -> None:
 def test_graph_kernels_hand_int64_overflow_back() -> None:
     from profkit.views import graph
 
-    keys = [("a", "", 0, "", 0), ("b", "", 0, "", 0)]
+    keys = [("a", "", 0, "", 0, 0), ("b", "", 0, "", 0, 0)]
     sp = graph.StackPaths(keys, ["a", "b"], [(0, 1), (0, 1, 0)], [None, None], [2**62, 2**62])
     fast, slow = _graph_twins(sp, None, None)
     assert fast == (None, None)

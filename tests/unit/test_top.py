@@ -83,7 +83,9 @@ def test_granularities_and_bad_options() -> None:
     with pytest.raises(InputError, match="parsing focus regexp"):
         ViewOptions(focus="(")
     with pytest.raises(InputError, match="granularity"):
-        ViewOptions(granularity="addresses")
+        ViewOptions(granularity="instructions")
+    # a Python profile has no addresses: pprof's addresses granularity is lines there
+    assert rows(p, granularity="addresses") == rows(p, granularity="lines")
 
 
 def test_units_and_percentages_like_pprof() -> None:
