@@ -15,6 +15,8 @@ Not thread-safe: one sampler thread owns an interner.
 
 from __future__ import annotations
 
+import _thread
+import gc
 import os
 import runpy
 import sys
@@ -167,16 +169,29 @@ def current_frames() -> Dict[int, FrameType]:
     collection started by one of its allocations runs weakref callbacks (Python code),
     which can hand the GIL to a thread that is exiting, and that thread waits for the
     same lock while holding the GIL: the sampler and the program hang (seen in CI with
-    short-lived threads; CPython gh-106883). gc.disable/enable are C calls, so no other
-    thread runs in between.
+    short-lived threads; CPython gh-106883). Calls are serialized: without that, one
+    caller's ``gc.enable()`` could land while another is inside the call (a thread
+    snapshot served while the sampler runs).
     """
-    import gc
-
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        return sys._current_frames()
-    finally:
+    with _FRAMES_LOCK:
+        enabled = gc.isenabled()
         if enabled:
-            gc.enable()
+            gc.disable()
+        try:
+            return sys._current_frames()
+        finally:
+            if enabled:
+                gc.enable()
+
+
+_FRAMES_LOCK = _thread.allocate_lock()  # never the lock profiler's wrapper
+
+
+def _new_frames_lock() -> None:
+    """After fork(), the child's lock is fresh: a parent thread may have held it."""
+    global _FRAMES_LOCK
+    _FRAMES_LOCK = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_frames_lock)
