@@ -5,6 +5,7 @@ Built when a C compiler and Python headers are available:
 * ``profkit/collect/_heaphook.c``: the heap sampling hook;
 * ``profkit/collect/_fastlock.c``: the fast path of the profiled Lock;
 * ``profkit/collect/_cpuwake.c``: the CPU sampler's wake-up (Linux);
+* ``profkit/collect/_threadctx.c``: labels from each thread's current context;
 * ``profkit/model/_pbtable.c``: profile.proto bytes straight to report tables;
 * ``profkit/analysis/_kernels.c``: the per-frame loops of reports.
 
@@ -46,6 +47,9 @@ if sys.implementation.name == "cpython":
     )
     ext_modules.append(
         Extension("profkit.collect._fastlock", ["profkit/collect/_fastlock.c"], optional=True)
+    )
+    ext_modules.append(
+        Extension("profkit.collect._threadctx", ["profkit/collect/_threadctx.c"], optional=True)
     )
     ext_modules.append(
         Extension("profkit.analysis._kernels", ["profkit/analysis/_kernels.c"], optional=True)

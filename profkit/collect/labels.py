@@ -4,10 +4,16 @@ Samples that the CPU/wall sampler and the thread snapshot take on a thread while
 inside ``labels(...)`` carry those string labels. Labels nest: an inner block adds to
 (and may override) the outer ones, and leaving a block restores the outer set.
 
-Storage is one immutable tuple per thread in a dict keyed by thread ident, so the
-sampler thread can read another thread's labels with one dict lookup and no lock.
-asyncio: labels belong to the thread, so tasks interleaving on one event loop thread
-see each other's labels between ``await`` points; set them around synchronous code.
+Labels follow the code, as Go's follow the goroutine: they live in a context variable,
+and the sampler reads each thread's *current* context (``_threadctx``, in C). So an
+asyncio task's labels are its own even while other tasks interleave on the event loop
+thread, and sync code that a thread pool runs for a request (``anyio.to_thread``,
+Starlette's ``run_in_threadpool``, FastAPI's sync endpoints and dependencies, asgiref's
+``sync_to_async`` under Django's ASGI handler, ``asyncio.to_thread``: each runs the call
+in a copy of the caller's context) carries that request's labels. Without the C
+extension, labels belong to the thread that entered ``labels(...)`` (one immutable tuple
+per thread in a dict keyed by thread ident): tasks interleaving on one event loop
+thread then see each other's labels, and pool threads none.
 """
 
 from __future__ import annotations
@@ -15,11 +21,19 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from typing import Dict, Iterator, Tuple
+from contextvars import ContextVar
+from typing import Dict, Iterator, Optional, Tuple
 
 LabelSet = Tuple[Tuple[str, str], ...]
 
 _by_thread: Dict[int, LabelSet] = {}
+_in_context: ContextVar[LabelSet] = ContextVar("profkit_labels", default=())
+
+try:
+    from profkit.collect._threadctx import context_values as _context_values
+except ImportError:  # not built: labels per thread only
+    _context_values = None  # type: ignore[assignment]
+_used = False  # whether labels(...) ever ran: until then no thread has any
 
 
 @contextlib.contextmanager
@@ -32,11 +46,17 @@ def labels(**kv: str) -> Iterator[None]:
     for k, v in kv.items():
         if not isinstance(v, str):
             raise TypeError(f"label {k!r} must be a str, got {type(v).__name__}")
+    global _used
+    _used = True
     ident = threading.get_ident()
     outer = _by_thread.get(ident, ())
     merged = dict(outer)
     merged.update(kv)
     _by_thread[ident] = tuple(sorted(merged.items()))
+    ctx_outer = _in_context.get()
+    in_ctx = dict(ctx_outer)
+    in_ctx.update(kv)
+    token = _in_context.set(tuple(sorted(in_ctx.items())))
     try:
         yield
     finally:
@@ -44,16 +64,39 @@ def labels(**kv: str) -> Iterator[None]:
             _by_thread[ident] = outer
         else:
             _by_thread.pop(ident, None)
+        try:
+            _in_context.reset(token)
+        except ValueError:  # left in another context than entered (a generator moved)
+            _in_context.set(ctx_outer)
+
+
+def labels_by_thread() -> Dict[int, LabelSet]:
+    """Return {thread ident: labels} of every thread that has labels right now.
+
+    From each thread's current context when ``_threadctx`` is built (call with the GIL
+    held, as the sampler does), else the per-thread table. The result must not be
+    modified.
+    """
+    if not _used:
+        return {}
+    if _context_values is not None:
+        return _context_values(_in_context)  # type: ignore[no-any-return]
+    return _by_thread
+
+
+def thread_labels(thread_id: int, table: Optional[Dict[int, LabelSet]] = None) -> LabelSet:
+    """Return the labels of ``thread_id`` (from ``table``, default ``labels_by_thread()``)."""
+    return (labels_by_thread() if table is None else table).get(thread_id, ())
 
 
 def current_labels(thread_id: int) -> Dict[str, str]:
     """Return a new dict of the labels active on thread ``thread_id`` (a ``threading`` ident)."""
-    return dict(_by_thread.get(thread_id, ()))
+    return dict(thread_labels(thread_id))
 
 
 def label_set(thread_id: int) -> LabelSet:
-    """Return the labels of ``thread_id`` as a sorted tuple of pairs (cheap; for samplers)."""
-    return _by_thread.get(thread_id, ())
+    """Return the labels of ``thread_id`` as a sorted tuple of pairs."""
+    return thread_labels(thread_id)
 
 
 def _reset_after_fork() -> None:

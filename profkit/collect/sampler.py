@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Tuple
 from profkit.collect import threadhooks
 from profkit.collect.cpu_attribution import AggKey, CpuAttribution
 from profkit.collect.frames import DEFAULT_MAX_DEPTH, StackInterner, current_frames
-from profkit.collect.labels import _by_thread
+from profkit.collect.labels import labels_by_thread
 from profkit.collect.sampler_threads import ThreadTable, in_thread_bootstrap
 from profkit.collect.threadclock import GONE
 from profkit.errors import CollectorBusyError, InputError
@@ -231,6 +231,7 @@ class Sampler:
         if self._ticks % NAME_REFRESH_TICKS == 0:
             table.refresh_names()
         frames = current_frames()
+        by_thread = labels_by_thread()  # from each thread's current context (labels.py)
         own = self._own_ident
         threads = table.threads
         interner_stack = self._interner.stack
@@ -285,7 +286,7 @@ class Sampler:
             stack = interner_stack(frame)
             if not stack:  # only profkit's frames (e.g. after the program under profkit run):
                 continue  # its CPU goes to the nearest observation of the program's code
-            user = _by_thread.get(ident, ()) if _by_thread else ()
+            user = by_thread.get(ident, ()) if by_thread else ()
             if want_cpu and on_cpu:
                 observe(cpu, stack, st.base_labels, user)
             if want_wall:

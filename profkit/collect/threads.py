@@ -26,7 +26,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from profkit.collect import threadhooks, threadtext
 from profkit.collect.frames import StackInterner, current_frames
-from profkit.collect.labels import _by_thread
+from profkit.collect.labels import labels_by_thread
 from profkit.collect.threadtext import TextEntry
 from profkit.model import FrameKey, Profile, ProfileBuilder
 
@@ -93,6 +93,7 @@ def _running_loops(frames: Dict[int, Any]) -> List[Tuple[int, Any]]:
 
 def _collect(interner: StackInterner) -> List[StackEntry]:
     frames = current_frames()
+    by_thread = labels_by_thread()
     active: Dict[int, threading.Thread] = dict(threading._active)  # type: ignore[attr-defined]
     entries: List[StackEntry] = []
     native: Dict[int, int] = {}
@@ -107,7 +108,7 @@ def _collect(interner: StackInterner) -> List[StackEntry]:
                 t.name if t is not None else f"thread-{ident}",
                 bool(t.daemon) if t is not None else False,
                 interner.stack(frame),
-                _by_thread.get(ident, ()),
+                by_thread.get(ident, ()),
             )
         )
     asyncio = sys.modules.get("asyncio")

@@ -1,7 +1,8 @@
 """Label the samples taken while a request is handled with its ``route`` and ``method``.
 
 Labels come from ``profkit.collect.labels.labels`` (Go's ``pprof.Do``), which tags the
-current *thread*. Synchronous apps get one ``labels()`` block around the app call. For
+current context (and, without its C helper, the current thread). Synchronous apps get
+one ``labels()`` block around the app call. For
 async apps many requests interleave on the event-loop thread, so ``LabelledCoroutine``
 re-enters the request's labels each time its coroutine resumes and leaves them each
 time it suspends: samples of the loop thread carry the labels of the task that is
@@ -15,8 +16,10 @@ routing matches a FastAPI route whose endpoint is a plain ``def``,
 inside ``labels(**kv)`` on the pool thread; ``kv`` comes from ``REQUEST_LABELS``, a
 context variable the middleware sets in the request's task and the thread pool copies
 into the worker (``anyio.to_thread.run_sync`` runs the call in a copy of the context).
-Sync dependencies, and Starlette's own ``Route`` (its endpoint is held in a closure),
-stay unlabelled.
+With the C helper, sync dependencies, Starlette's own ``Route`` endpoints and every
+other call a pool runs in a copy of the request's context carry the labels without this
+wrapper (the sampler reads each thread's current context); the wrapper is what labels
+FastAPI's sync endpoints when that helper is not built.
 
 Labelling is best effort: if the labels module is missing or fails, the request runs
 unlabelled; a profiler problem never breaks the app's own responses.

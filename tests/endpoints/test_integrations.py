@@ -118,3 +118,7 @@ def test_django_asgi_wrap(uvicorn_app: Callable[..., str]) -> None:
     assert fetch(url + "/items/5")[2] == b"item 5"
     status, _, body = fetch(url + "/debug/profile/goroutine?debug=1")
     assert status == 200 and body.startswith(b"thread profile")
+    # the sync view runs in asgiref's thread, inside a copy of the request's context: its
+    # CPU carries the request's labels (they live in that context, profkit.collect.labels)
+    shares = routes_cpu(capture_under_load(url, "/items/5"))
+    assert shares.get("/items/5", 0) > 0.5, shares

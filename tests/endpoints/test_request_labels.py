@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -97,3 +97,42 @@ def test_route_set_mid_step_relabels_and_is_mirrored() -> None:
     assert seen == [{"route": "/items/3"}, {"route": "/items/{id}"}]
     assert isinstance(original["route"], Route)
     assert current_labels(threading.get_ident()) == {}
+
+
+def test_a_task_s_labels_are_its_own_while_tasks_interleave() -> None:
+    """Labels live in the task's context: another task on the loop thread never sees them."""
+    from profkit.collect.labels import labels_by_thread
+
+    seen: List[Tuple[str, Dict[str, str]]] = []
+
+    async def worker(name: str) -> None:
+        with labels(task=name):
+            for _ in range(3):
+                seen.append((name, dict(labels_by_thread().get(threading.get_ident(), ()))))
+                await asyncio.sleep(0)
+
+    async def main() -> None:
+        await asyncio.gather(worker("a"), worker("b"))
+
+    asyncio.run(main())
+    assert len(seen) == 6 and all(got == {"task": name} for name, got in seen), seen
+
+
+def test_sync_code_sent_to_a_thread_carries_the_caller_s_labels() -> None:
+    """asyncio.to_thread (like anyio's and asgiref's pools) runs the call in a copy of the
+    caller's context: the pool thread's samples get the caller's labels, nested ones too."""
+    from profkit.collect.labels import labels_by_thread
+
+    def in_pool() -> Tuple[Dict[str, str], Dict[str, str]]:
+        outer = dict(labels_by_thread().get(threading.get_ident(), ()))
+        with labels(step="parse"):
+            inner = dict(labels_by_thread().get(threading.get_ident(), ()))
+        return outer, inner
+
+    async def main() -> Tuple[Dict[str, str], Dict[str, str]]:
+        with labels(route="/items/{id}"):
+            return await asyncio.to_thread(in_pool)
+
+    outer, inner = asyncio.run(main())
+    assert outer == {"route": "/items/{id}"}
+    assert inner == {"route": "/items/{id}", "step": "parse"}

@@ -352,6 +352,42 @@ def test_fastapi_sync_endpoint_samples_carry_the_route_label(uvicorn_srv: str) -
     assert all(s.labels.get("method") == ["GET"] for s in hot if s.labels.get("route"))
 
 
+@pytest.mark.parametrize("path,hot", [
+    ("/plain/1", "plain_route_hot"),  # Starlette Route, sync endpoint: run_in_threadpool
+    ("/depends/1", "dependency_hot"),  # FastAPI sync dependency: run in the thread pool
+])
+def test_sync_code_in_the_thread_pool_carries_the_request_labels(
+    uvicorn_srv: str, path: str, hot: str,
+) -> None:
+    """Labels live in the request's context, which the thread pool copies into the call."""
+    assert get(uvicorn_srv + path)[0] == 200
+    stop = threading.Event()
+    statuses: List[int] = []
+
+    def load() -> None:
+        while not stop.is_set():
+            statuses.append(get(uvicorn_srv + path)[0])
+
+    workers = [threading.Thread(target=load) for _ in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        status, _, body = get(uvicorn_srv + "/debug/profile/profile?seconds=2")
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    assert status == 200 and statuses and set(statuses) == {200}
+    prof = parse(body)
+    idx = prof.sample_index("cpu")
+    hot_samples = [s for s in prof.samples if any(
+        loc.lines[0].function.name.endswith(hot) for loc in s.locations)]
+    hot_cpu = sum(s.values[idx] for s in hot_samples)
+    labelled = sum(s.values[idx] for s in hot_samples
+                   if s.labels.get("method") == ["GET"] and s.labels.get("route"))
+    assert hot_cpu > 0 and labelled >= 0.9 * hot_cpu, (labelled, hot_cpu)
+
+
 def test_fastapi_sync_endpoint_profile_follows_into_the_thread_pool(uvicorn_srv: str) -> None:
     status, headers, body = get(uvicorn_srv + "/sync/2", headers=ASK)
     assert (status, body) == (200, b'{"sync":2}')

@@ -11,7 +11,7 @@ import asyncio
 import os
 import time
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from profkit.integrations.fastapi import install
 
@@ -50,3 +50,30 @@ async def mixed(n: int) -> dict:
 def sync_work(n: int) -> dict:
     asgi_hot_function(20)
     return {"sync": n}
+
+
+def plain_route_hot(ms: float) -> int:
+    """The CPU of ``/plain/{n}``: a Starlette ``Route`` whose endpoint is a plain ``def``."""
+    return asgi_hot_function(ms)
+
+
+def dependency_hot() -> int:
+    """A sync dependency (FastAPI runs it in the thread pool) that spends 20 ms of CPU."""
+    return asgi_hot_function(20)
+
+
+def plain_sync_endpoint(request: object) -> object:
+    from starlette.responses import PlainTextResponse
+
+    plain_route_hot(20)
+    return PlainTextResponse("plain")
+
+
+@app.get("/depends/{n}")
+async def with_sync_dependency(n: int, spent: int = Depends(dependency_hot)) -> dict:
+    return {"depends": n}
+
+
+from starlette.routing import Route  # noqa: E402
+
+app.router.routes.append(Route("/plain/{n}", plain_sync_endpoint))
