@@ -83,6 +83,17 @@ static PyObject *to_dict(const int64_t *sums, const uint8_t *touched, Py_ssize_t
     return d;
 }
 
+/* (flat dict, cum dict) of the touched nodes, or None after an int64 overflow. */
+static PyObject *flat_cum_result(int overflow, const int64_t *flat, const uint8_t *tflat,
+                                 const int64_t *cum, const uint8_t *tcum, Py_ssize_t n) {
+    if (overflow) Py_RETURN_NONE;
+    PyObject *result = NULL, *fd = to_dict(flat, tflat, n), *cd = fd ? to_dict(cum, tcum, n) : NULL;
+    if (cd) result = PyTuple_Pack(2, fd, cd);
+    Py_XDECREF(fd);
+    Py_XDECREF(cd);
+    return result;
+}
+
 static PyObject *flat_cum(PyObject *self, PyObject *args) {
     PyObject *stacks, *values, *loc_nodes, *result = NULL;
     Py_ssize_t si, n_nodes;
@@ -144,15 +155,7 @@ static PyObject *flat_cum(PyObject *self, PyObject *args) {
         }
         Py_DECREF(stack);
     }
-    if (overflow) {
-        result = Py_None;
-        Py_INCREF(result);
-        goto done;
-    }
-    PyObject *fd = to_dict(flat, tflat, n_nodes), *cd = fd ? to_dict(cum, tcum, n_nodes) : NULL;
-    if (cd) result = PyTuple_Pack(2, fd, cd);
-    Py_XDECREF(fd);
-    Py_XDECREF(cd);
+    result = flat_cum_result(overflow, flat, tflat, cum, tcum, n_nodes);
 done:
     free(m.keys);
     free(m.start);
@@ -389,15 +392,7 @@ static PyObject *node_values(PyObject *self, PyObject *args) {
             tc[x] = 1;
         }
     }
-    if (overflow) {
-        result = Py_None;
-        Py_INCREF(result);
-        goto done;
-    }
-    PyObject *fd = to_dict(flat, tf, n), *cd = fd ? to_dict(cum, tc, n) : NULL;
-    if (cd) result = PyTuple_Pack(2, fd, cd);
-    Py_XDECREF(fd);
-    Py_XDECREF(cd);
+    result = flat_cum_result(overflow, flat, tf, cum, tc, n);
 done:
     free(keep);
     free(tf);
