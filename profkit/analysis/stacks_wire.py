@@ -30,7 +30,6 @@ except ImportError:  # no C compiler at install time: the protobuf path serves
 __all__ = ["WireTable", "available", "from_file_bytes", "from_wire"]
 
 
-
 @dataclass
 class WireTable:
     """A table read by ``from_wire`` and what of the profile it leaves out that its

@@ -22,7 +22,7 @@ import contextlib
 import os
 import threading
 from contextvars import ContextVar
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, Tuple
 
 LabelSet = Tuple[Tuple[str, str], ...]
 
@@ -48,15 +48,31 @@ def labels(**kv: str) -> Iterator[None]:
             raise TypeError(f"label {k!r} must be a str, got {type(v).__name__}")
     global _used
     _used = True
+    if _context_values is None:
+        with _thread_labels(kv):
+            yield
+        return
+    outer = _in_context.get()
+    merged = dict(outer)
+    merged.update(kv)
+    token = _in_context.set(tuple(sorted(merged.items())))
+    try:
+        yield
+    finally:
+        try:
+            _in_context.reset(token)
+        except ValueError:  # left in another context than entered (a generator moved)
+            _in_context.set(outer)
+
+
+@contextlib.contextmanager
+def _thread_labels(kv: Dict[str, str]) -> Iterator[None]:
+    """``labels`` without ``_threadctx``: the labels belong to the current thread."""
     ident = threading.get_ident()
     outer = _by_thread.get(ident, ())
     merged = dict(outer)
     merged.update(kv)
     _by_thread[ident] = tuple(sorted(merged.items()))
-    ctx_outer = _in_context.get()
-    in_ctx = dict(ctx_outer)
-    in_ctx.update(kv)
-    token = _in_context.set(tuple(sorted(in_ctx.items())))
     try:
         yield
     finally:
@@ -64,10 +80,6 @@ def labels(**kv: str) -> Iterator[None]:
             _by_thread[ident] = outer
         else:
             _by_thread.pop(ident, None)
-        try:
-            _in_context.reset(token)
-        except ValueError:  # left in another context than entered (a generator moved)
-            _in_context.set(ctx_outer)
 
 
 def labels_by_thread() -> Dict[int, LabelSet]:
@@ -84,19 +96,14 @@ def labels_by_thread() -> Dict[int, LabelSet]:
     return _by_thread
 
 
-def thread_labels(thread_id: int, table: Optional[Dict[int, LabelSet]] = None) -> LabelSet:
-    """Return the labels of ``thread_id`` (from ``table``, default ``labels_by_thread()``)."""
-    return (labels_by_thread() if table is None else table).get(thread_id, ())
-
-
 def current_labels(thread_id: int) -> Dict[str, str]:
     """Return a new dict of the labels active on thread ``thread_id`` (a ``threading`` ident)."""
-    return dict(thread_labels(thread_id))
+    return dict(label_set(thread_id))
 
 
 def label_set(thread_id: int) -> LabelSet:
     """Return the labels of ``thread_id`` as a sorted tuple of pairs."""
-    return thread_labels(thread_id)
+    return labels_by_thread().get(thread_id, ())
 
 
 def _reset_after_fork() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from profkit.analysis import kernels
 from profkit.analysis.filter import filter_table
 from profkit.analysis.labelframes import add_label_frames, split_keys
 from profkit.analysis.sample_merge import merge_samples
@@ -41,11 +42,6 @@ from profkit.report.sources import (
     load_table,
     without_dropped_frames,
 )
-
-try:
-    from profkit.analysis import _kernels
-except ImportError:  # built without a C compiler: Python loops
-    _kernels = None  # type: ignore[assignment]
 
 __all__ = ["MERGED_KINDS", "Report", "build", "total_of"]
 
@@ -104,8 +100,7 @@ def total_of(t: StackTable, si: int, mean_index: Optional[int] = None) -> Tuple[
     same samples (pprof's ``computeTotal`` with a mean divisor).
     """
     mi = si if mean_index is None else mean_index
-    fast = _kernels.totals(t.values, t.base, si, mi) if (
-        _kernels is not None and type(t.values) is list and type(t.base) is list) else None
+    fast = kernels.totals(t.values, t.base, si, mi)
     if fast is not None:
         total, div, diff_total, diff_div, any_base = fast
     else:  # no C kernels, or a sum passes int64: Python's ints

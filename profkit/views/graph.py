@@ -23,9 +23,9 @@ from itertools import chain, compress, repeat
 from operator import add, mul
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
+from profkit.analysis import kernels
 from profkit.analysis.stacks import StackTable
 from profkit.errors import ProfileFormatError
-from profkit.views import graph_fast
 from profkit.views.nodes import NodeKey, assign_nodes, printable_name
 from profkit.views.paths import FileNamer
 
@@ -128,6 +128,11 @@ def stack_paths(t: StackTable, si: int, granularity: str, *, with_labels: bool =
     use_labels = with_labels and t.labels is not None and (
         any(t.labels) or (t.num_labels is not None and any(t.num_labels)))
     label_list = t.labels if use_labels else None
+    if label_list is None:
+        fast = kernels.group_paths(t.stacks, t.values, si, divisor_index, loc_nodes, len(keys))
+        if fast is not None:
+            return StackPaths(keys, names, [k[0] for k in fast], [k[1] for k in fast],
+                              list(fast.values()), file_name=file_name)
     multi = {lid for lid, ns in loc_nodes.items() if len(ns) != 1}
     one = {lid: ns[0] for lid, ns in loc_nodes.items() if len(ns) == 1}
     inl = {lid: (True,) * (len(ns) - 1) + (False,) for lid, ns in loc_nodes.items()}
@@ -135,11 +140,6 @@ def stack_paths(t: StackTable, si: int, granularity: str, *, with_labels: bool =
     nums = t.num_labels if label_list is not None else None
     if nums is not None and not any(n.get("bytes") for n in nums):
         nums = None
-    if label_list is None:
-        fast = graph_fast.group_paths(t, si, divisor_index, loc_nodes, len(keys))
-        if fast is not None:
-            return StackPaths(keys, names, [k[0] for k in fast], [k[1] for k in fast],
-                              list(fast.values()), file_name=file_name)
     GroupKey = Tuple[Tuple[int, ...], Optional[Tuple[bool, ...]], str, Tuple[int, ...]]
     groups: Dict[GroupKey, int] = {}
     get = groups.get
@@ -185,7 +185,7 @@ def node_values(sp: StackPaths, kept: Optional[Set[int]] = None
     A kept node's values do not depend on which other nodes are kept, which is what
     lets the trimming decide on the whole graph's values before building edges.
     """
-    fast = graph_fast.node_values(sp, kept)
+    fast = kernels.node_values(sp.paths, sp.weights, len(sp.keys), kept)
     if fast is not None:
         return fast
     flat: Dict[int, int] = defaultdict(int)
@@ -314,7 +314,8 @@ def build_graph(sp: StackPaths, kept: Optional[Set[int]] = None,
     else:
         flat = {n: v for n, v in values[0].items() if n in kept}
         cum = {n: v for n, v in values[1].items() if n in kept}
-    weight, residual, inline = graph_fast.edge_weights(sp, kept, touching) or _edges(
+    weight, residual, inline = kernels.edge_weights(
+        sp.paths, sp.inline, sp.weights, len(sp.keys), kept, touching) or _edges(
         sp, kept, touching)
     n_all = len(sp.keys)
     out_edges: Dict[int, Dict[int, Edge]] = defaultdict(dict)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from profkit.analysis import kernels
 from profkit.analysis.stacks import StackTable
 from profkit.errors import ProfileFormatError
 from profkit.model.profile import Profile
@@ -31,11 +32,6 @@ from profkit.report import Report, ReportRequest, build
 from profkit.report.driver import go_div
 from profkit.views.nodes import assign_nodes, printable_name
 from profkit.views.paths import graph_file_namer
-
-try:
-    from profkit.analysis import _kernels
-except ImportError:  # built without a C compiler: the Python loops count
-    _kernels = None  # type: ignore[assignment]
 
 __all__ = ["TopRow", "TopTable", "top", "top_from_report"]
 
@@ -108,8 +104,8 @@ def top_from_report(r: Report) -> TopTable:
     ft, si, total = r.table, r.sample_index, r.total
     loc_nodes, keys = assign_nodes(ft, options.granularity,
                                    graph_file_namer(options.trim_path, options.source_path))
-    flat, cum = _flat_cum(ft, si, loc_nodes)
-    shown_f, shown_c = _mean_values(r, loc_nodes, flat, cum)  # pprof's FlatValue/CumValue
+    flat, cum = _flat_cum(ft, si, loc_nodes, len(keys))
+    shown_f, shown_c = _mean_values(r, loc_nodes, len(keys), flat, cum)  # pprof's FlatValue/CumValue
     names = [printable_name(k) for k in keys]
     graph = [n for n in range(len(keys)) if (flat.get(n, 0) or cum.get(n, 0))
              and not (options.drop_negative and _negative(flat.get(n, 0), cum.get(n, 0)))]
@@ -160,12 +156,13 @@ def _negative(flat: int, cum: int) -> bool:
 
 
 def _mean_values(
-    r: Report, loc_nodes: Dict[int, Tuple[int, ...]], flat: Dict[int, int], cum: Dict[int, int]
+    r: Report, loc_nodes: Dict[int, Tuple[int, ...]], n_nodes: int, flat: Dict[int, int],
+    cum: Dict[int, int],
 ) -> Tuple[Dict[int, int], Dict[int, int]]:
     """Return the values shown: with ``mean``, each node's sum / its sum of the count."""
     if r.mean_index is None:
         return flat, cum
-    flat_d, cum_d = _flat_cum(r.table, r.mean_index, loc_nodes)
+    flat_d, cum_d = _flat_cum(r.table, r.mean_index, loc_nodes, n_nodes)
     return (
         {n: go_div(v, flat_d[n]) if flat_d.get(n) else v for n, v in flat.items()},
         {n: go_div(v, cum_d[n]) if cum_d.get(n) else v for n, v in cum.items()},
@@ -190,23 +187,18 @@ def _lookup(loc_nodes: Dict[int, Tuple[int, ...]], missing: object) -> Callable[
 
 
 def _flat_cum(
-    t: StackTable, si: int, loc_nodes: Dict[int, Tuple[int, ...]]
+    t: StackTable, si: int, loc_nodes: Dict[int, Tuple[int, ...]], n_nodes: int
 ) -> Tuple[Dict[int, int], Dict[int, int]]:
-    """Flat per leaf node; cum once per sample per node.
+    """Flat per leaf node; cum once per sample per node (nodes ``0..n_nodes-1``).
 
     Samples are grouped by value, and each group counts node occurrences with
     ``Counter.update`` (a C loop), so no per-sample node set is kept alive; the
-    C kernel (``analysis._kernels.flat_cum``) does the same per frame when built.
+    C kernel (``analysis.kernels.flat_cum``) does the same per frame when built.
     A location id the table does not know is a ProfileFormatError.
     """
-    if _kernels is not None and type(t.stacks) is list and type(t.values) is list:
-        n_nodes = 1 + max(map(max, filter(None, loc_nodes.values())), default=-1)
-        try:
-            fast = _kernels.flat_cum(t.stacks, t.values, si, loc_nodes, n_nodes)
-        except LookupError:
-            raise ProfileFormatError("malformed profile: sample has nil location") from None
-        if fast is not None:  # None: a sum passes int64, Python's ints take it
-            return fast
+    fast = kernels.flat_cum(t.stacks, t.values, si, loc_nodes, n_nodes)
+    if fast is not None:
+        return fast
     flat: Dict[int, int] = defaultdict(int)
     counts: Dict[int, Counter[int]] = defaultdict(Counter)
     single = all(len(ns) == 1 for ns in loc_nodes.values())

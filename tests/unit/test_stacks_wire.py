@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from profkit.analysis import _kernels
+from profkit.analysis import _kernels, kernels
 from profkit.analysis.stacks import StackTable, from_message
 from profkit.analysis.stacks_wire import available, from_wire
 from profkit.errors import ProfileFormatError
@@ -224,12 +224,16 @@ def test_mutated_bytes_never_disagree(junk: bytes, at: int, how: int) -> None:
 
 
 def _python_flat_cum(t: StackTable, si: int, loc_nodes: Any) -> Tuple[Any, Any]:
-    saved = top_view._kernels
-    top_view._kernels = None
+    saved = kernels._kernels
+    kernels._kernels = None
     try:
-        return top_view._flat_cum(t, si, loc_nodes)
+        return top_view._flat_cum(t, si, loc_nodes, _n_nodes(loc_nodes))
     finally:
-        top_view._kernels = saved
+        kernels._kernels = saved
+
+
+def _n_nodes(loc_nodes: Any) -> int:
+    return 1 + max(n for ns in loc_nodes.values() for n in ns)
 
 
 def _random_table(rng: random.Random, big: bool) -> Tuple[StackTable, Any, int]:
@@ -252,7 +256,7 @@ def test_flat_cum_matches_the_python_loop(seed: int) -> None:
     rng = random.Random(seed)
     t, loc_nodes, _ = _random_table(rng, big=seed % 4 == 0)
     for si in (0, 1):
-        fast = top_view._flat_cum(t, si, loc_nodes)
+        fast = top_view._flat_cum(t, si, loc_nodes, _n_nodes(loc_nodes))
         slow = _python_flat_cum(t, si, loc_nodes)
         assert (dict(fast[0]), dict(fast[1])) == (dict(slow[0]), dict(slow[1]))
 
@@ -261,11 +265,11 @@ def test_flat_cum_hands_int64_overflow_back_and_names_a_missing_location() -> No
     loc_nodes = {1: (0,), 2: (1, 0)}
     t = StackTable([], {}, {}, [(1,), (2, 1)], [(2**62,), (2**62,)], [False, False])
     assert _kernels.flat_cum(t.stacks, t.values, 0, loc_nodes, 2) is None
-    flat, cum = top_view._flat_cum(t, 0, loc_nodes)
+    flat, cum = top_view._flat_cum(t, 0, loc_nodes, 2)
     assert flat == {0: 2**62, 1: 2**62} and cum[0] == 2**63  # Python ints took it
     bad = StackTable([], {}, {}, [(1, 3)], [(1,)], [False])
     with pytest.raises(ProfileFormatError, match="nil location"):
-        top_view._flat_cum(bad, 0, loc_nodes)
+        top_view._flat_cum(bad, 0, loc_nodes, 2)
 
 
 def test_load_table_takes_the_c_path(tmp_path: Path) -> None:
@@ -292,36 +296,38 @@ def test_without_the_c_reader_the_protobuf_path_loads(tmp_path: Path,
 
 def _graph_twins(sp: Any, kept: Any, touching: Any) -> Tuple[Any, Any]:
     """(C, Python) results of node values and edges over the same stack paths."""
-    from profkit.views import graph, graph_fast
+    from profkit.views import graph
 
-    fast = (graph_fast.node_values(sp, kept), graph_fast.edge_weights(sp, kept, touching))
-    saved = graph_fast._kernels
-    graph_fast._kernels = None
+    n = len(sp.keys)
+    fast = (kernels.node_values(sp.paths, sp.weights, n, kept),
+            kernels.edge_weights(sp.paths, sp.inline, sp.weights, n, kept, touching))
+    saved = kernels._kernels
+    kernels._kernels = None
     try:
         slow = (graph.node_values(sp, kept), graph._edges(sp, kept, touching))
     finally:
-        graph_fast._kernels = saved
+        kernels._kernels = saved
     return fast, slow
 
 
 @pytest.mark.parametrize("seed", range(60))
 def test_graph_kernels_match_the_python_loops(seed: int) -> None:
-    from profkit.views import graph, graph_fast
+    from profkit.views import graph
 
     rng = random.Random(seed)
     t, loc_nodes, n_nodes = _random_table(rng, big=False)
     keys = [(f"n{i}", "", 0, "", 0, 0) for i in range(n_nodes)]
     div = rng.choice([None, 1])
-    groups = graph_fast.group_paths(t, 0, div, loc_nodes, n_nodes)
+    groups = kernels.group_paths(t.stacks, t.values, 0, div, loc_nodes, n_nodes)
     assert groups is not None
-    saved = graph_fast._kernels
-    graph_fast._kernels = None
+    saved = kernels._kernels
+    kernels._kernels = None
     try:  # the Python grouping of stack_paths, through its public entry
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(graph, "assign_nodes", lambda *_a: (loc_nodes, keys))
             slow_sp = graph.stack_paths(t, 0, "functions", divisor_index=div)
     finally:
-        graph_fast._kernels = saved
+        kernels._kernels = saved
     assert groups == dict(zip(zip(slow_sp.paths, slow_sp.inline), slow_sp.weights))
     sp = graph.StackPaths(keys, [k[0] for k in keys], list(slow_sp.paths),
                           list(slow_sp.inline), list(slow_sp.weights))
@@ -358,12 +364,12 @@ def test_totals_kernel_matches_the_python_loop(seed: int) -> None:
         if seed % 5:
             assert fast is not None  # small values: the kernel answers
         for mean in (None, mi):
-            saved = driver._kernels
-            driver._kernels = None
+            saved = kernels._kernels
+            kernels._kernels = None
             try:
                 expected = driver.total_of(t, si, mean)
             finally:
-                driver._kernels = saved
+                kernels._kernels = saved
             assert driver.total_of(t, si, mean) == expected
 
 
