@@ -291,18 +291,25 @@ static int header_indexes(Ctx *ctx, Header *h) {
     return 0;
 }
 
+/* Move c to the payload of the next top-level field numbered `want` (its wire type is
+ * 2: header() checked every one): 1 when found, 0 at the end, FB/PYERR on bad input. */
+static int next_field(Cur *c, uint32_t want) {
+    while (c->p < c->end) {
+        uint32_t f;
+        int wt;
+        TRY(tag(c, &f, &wt));
+        if (f == want) return 1;
+        TRY(skip(c, wt));
+    }
+    return 0;
+}
+
 /* Pass over the mappings: {id: file name}, the first one's file and build id. */
 static int mappings(Ctx *ctx, PyObject *mapfiles, PyObject **main_file, PyObject **main_build) {
     Cur c = {ctx->buf, ctx->buf + ctx->len};
     int first = 1;
-    while (c.p < c.end) {
-        uint32_t f;
-        int wt;
-        TRY(tag(&c, &f, &wt));
-        if (f != 3) {
-            TRY(skip(&c, wt));
-            continue;
-        }
+    int found;
+    while ((found = next_field(&c, 3)) == 1) {
         uint64_t m[10] = {0};
         TRY(scalars(&c, m, 10));
         if (m[0] == 0 || !INRANGE(m[4]) || !INRANGE(m[5])) return FB;
@@ -319,7 +326,7 @@ static int mappings(Ctx *ctx, PyObject *mapfiles, PyObject **main_file, PyObject
             first = 0;
         }
     }
-    return 0;
+    return found;
 }
 
 /* Whether display_name(x, name) is name for any x that is "" or name: it has none of
@@ -345,14 +352,8 @@ static int functions(Ctx *ctx, IdMap *funcs, PyObject *keep, PyObject *display_n
     PyObject **cache = calloc((size_t)ctx->nstr + 1, sizeof(PyObject *));
     int rc = 0;
     if (!cache) { PyErr_NoMemory(); return PYERR; }
-    while (c.p < c.end) {
-        uint32_t f;
-        int wt;
-        if ((rc = tag(&c, &f, &wt))) break;
-        if (f != 5) {
-            if ((rc = skip(&c, wt))) break;
-            continue;
-        }
+    while ((rc = next_field(&c, 5)) == 1) {
+        rc = 0;
         uint64_t fn[5] = {0};
         if ((rc = scalars(&c, fn, 5))) break;
         if (fn[0] == 0 || idget(funcs, fn[0]) || !INRANGE(fn[1]) || !INRANGE(fn[2]) ||
@@ -415,15 +416,10 @@ static int locations(Ctx *ctx, IdMap *funcs, PyObject *mapfiles, PyObject *loc_l
     Cur c = {ctx->buf, ctx->buf + ctx->len};
     Vec lines = {0};
     int rc = 0;
-    while (c.p < c.end) {
+    while ((rc = next_field(&c, 4)) == 1) {
         uint32_t f;
         int wt;
         Cur s;
-        if ((rc = tag(&c, &f, &wt))) break;
-        if (f != 4) {
-            if ((rc = skip(&c, wt))) break;
-            continue;
-        }
         if ((rc = sub(&c, &s))) break;
         uint64_t id = 0, mid = 0, addr = 0, x;
         lines.n = 0;
@@ -514,15 +510,10 @@ static int samples(Ctx *ctx, Header *h, IdMap *locs, Samples *out, PyObject *vca
     Vec ids = {0}, vals = {0}, labs = {0};
     Py_ssize_t ntypes = h->sample_types.n / 2;
     int rc = 0;
-    while (c.p < c.end && !rc) {
+    while ((rc = next_field(&c, 2)) == 1) {
         uint32_t f;
         int wt;
         Cur s;
-        if ((rc = tag(&c, &f, &wt))) break;
-        if (f != 2) {
-            rc = skip(&c, wt);
-            continue;
-        }
         if ((rc = sub(&c, &s))) break;
         ids.n = vals.n = labs.n = 0;
         while (s.p < s.end && !rc) {
@@ -567,7 +558,8 @@ static int samples(Ctx *ctx, Header *h, IdMap *locs, Samples *out, PyObject *vca
             rc = PYERR;
         Py_DECREF(stack);
         Py_DECREF(vt);
-        if (rc || !out->labels) continue;
+        if (rc) break;
+        if (!out->labels) continue;
         PyObject *lt = PyTuple_New(labs.n / 4);
         if (!lt) { rc = PYERR; break; }
         for (Py_ssize_t i = 0; i < labs.n / 4; i++) {
@@ -583,6 +575,7 @@ static int samples(Ctx *ctx, Header *h, IdMap *locs, Samples *out, PyObject *vca
         PyObject_GC_UnTrack(lt);
         if (!rc && PyList_Append(out->labels, lt)) rc = PYERR;
         Py_DECREF(lt);
+        if (rc) break;
     }
     free(ids.v);
     free(vals.v);
