@@ -13,6 +13,7 @@ Each sample carries the numeric label ``bytes`` = average block size, as Go writ
 from __future__ import annotations
 
 import math
+import runpy
 import sys
 import threading
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -28,6 +29,7 @@ HEAP_TYPES = [
 ]
 DOC_URL = "https://github.com/profkit/profkit/blob/main/docs/COLLECTORS-heap-locks.md"
 NO_FRAME = FrameKey("(no Python frame)")
+RUNPY_FILE = runpy.run_path.__code__.co_filename  # "<frozen runpy>" on 3.11+
 HeapRecord = Tuple[Sequence[FrameKey], float, float, float, float]
 
 
@@ -115,7 +117,9 @@ def frames_from_codes(stack: Sequence[Tuple[object, int, object]],
     leaf_kind = root_kind = -1
     module_level = False  # is the root-most frame kept a module's top level?
     for code, line, module in stack:
-        kind = root_kind = frame_kind(code)  # type: ignore[arg-type]
+        kind = frame_kind(code)  # type: ignore[arg-type]
+        if code.co_filename != RUNPY_FILE:  # type: ignore[attr-defined]
+            root_kind = kind  # ``python -m app``: runpy's frames below app are not a launcher
         if leaf_kind < 0:
             leaf_kind = kind
         if kind == STOP:

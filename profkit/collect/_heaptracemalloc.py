@@ -20,7 +20,7 @@ import tracemalloc
 from types import CodeType
 from typing import Dict, List, Optional, Tuple
 
-from profkit.collect._heapbuild import HeapRecord, is_profkits, module_for_file
+from profkit.collect._heapbuild import RUNPY_FILE, HeapRecord, is_profkits, module_for_file
 from profkit.collect._stackcapture import HIDE, KEEP, STOP, file_kind, function_name, hidden_files
 from profkit.collect.frames import is_hidden
 from profkit.model.builder import FrameKey
@@ -107,7 +107,8 @@ class TracemallocHeap:
             elif is_hidden(filename):
                 code = self._innermost_code(filename, line, skip)
                 kind = file_kind(filename, code.co_name if code is not None else "")
-            root_kind = kind
+            if filename != RUNPY_FILE:  # ``python -m app``: runpy below app is no launcher
+                root_kind = kind
             if leaf_kind < 0:
                 leaf_kind = kind
             if kind == STOP:

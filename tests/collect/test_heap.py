@@ -214,3 +214,25 @@ def test_heap_profile_opens_in_go_pprof(tmp_path, go_pprof) -> None:  # type: ig
     assert "Type: alloc_space" in top
     for flag, kind in (("-inuse_objects", "inuse_objects"), ("-alloc_space", "alloc_space")):
         assert f"Type: {kind}" in go_pprof("-top", flag, str(tmp_path / "heap.pb.gz")).stdout
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_program_run_with_python_m_gets_its_allocations(tmp_path, backend: str) -> None:  # type: ignore[no-untyped-def]
+    # under ``python -m app`` the stack's root frames are runpy's, which profkit leaves
+    # out; that made every allocation look like profkit's own (an empty heap profile)
+    (tmp_path / "heapapp.py").write_text(textwrap.dedent(f"""
+        from profkit.collect import heap
+        heap.start(backend={backend!r}, seed=7)
+        def keep():
+            return [bytearray(1 << 20) for _ in range(20)]
+        kept = keep()
+        p = heap.snapshot()
+        heap.stop()
+        i = p.sample_index("inuse_space")
+        print(sum(s.values[i] for s in p.samples
+                  if any(loc.lines[0].function.name.endswith(".keep") for loc in s.locations)))
+    """))
+    proc = subprocess.run([sys.executable, "-m", "heapapp"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.strip()) == pytest.approx(20 << 20, rel=0.2)
