@@ -76,6 +76,7 @@ def test_go_profile_loads_with_its_totals(open_in_speedscope, corpus: Path) -> N
     page = open_in_speedscope(speedscope.render(load(corpus / "sample.cpu"), 1))
     assert page.title() == "profkit: cpu/nanoseconds - speedscope"
     page.get_by_text("Sandwich").click()
+    page.get_by_text("main.busyLoop").first.wait_for(timeout=10_000)  # filled after the click
     body = page.inner_text("body")
     assert "main.busyLoop" in body and "runtime.mapiternext" in body
     assert "1.76s (100%)" in body  # the cpu total of sample.cpu
@@ -84,6 +85,8 @@ def test_go_profile_loads_with_its_totals(open_in_speedscope, corpus: Path) -> N
 def test_threads_become_separate_profiles(open_in_speedscope) -> None:  # type: ignore[no-untyped-def]
     page = open_in_speedscope(speedscope.render(_threads_profile(), 1))
     page.get_by_text("Sandwich").click()
+    # the sandwich table is filled after the click returns: wait for its first row
+    page.get_by_text("app.work.<locals>.<genexpr>").first.wait_for(timeout=10_000)
     body = page.inner_text("body")
     assert "MainThread" in body and "app.work.<locals>.<genexpr>" in body
     assert "30.00ms (100%)" in body  # only MainThread's samples in the first profile
