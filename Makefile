@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml setup.py $(wildcard profkit/*/*.c)
+$(STAMP): pyproject.toml setup.py $(wildcard profkit/*/*.c) $(wildcard profkit/*/*.h)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

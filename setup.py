@@ -4,7 +4,8 @@ Built when a C compiler and Python headers are available:
 
 * ``profkit/collect/_heaphook.c``: the heap sampling hook;
 * ``profkit/collect/_fastlock.c``: the fast path of the profiled Lock;
-* ``profkit/collect/_cpuwake.c``: the CPU sampler's wake-up (Linux);
+* ``profkit/collect/_cpuwake.c``: the CPU sampler's probes and its prober thread, and
+  (CPython 3.11, ``_sigstack.h``) the stacks threads record in a signal handler (Linux);
 * ``profkit/collect/_threadctx.c``: labels from each thread's current context;
 * ``profkit/model/_pbtable.c``: profile.proto bytes straight to report tables;
 * ``profkit/analysis/_kernels.c``: the per-frame loops of reports.
@@ -59,7 +60,12 @@ if sys.implementation.name == "cpython":
     )
     if sys.platform.startswith("linux"):
         ext_modules.append(
-            Extension("profkit.collect._cpuwake", ["profkit/collect/_cpuwake.c"], optional=True)
+            Extension(
+                "profkit.collect._cpuwake",
+                ["profkit/collect/_cpuwake.c"],
+                depends=["profkit/collect/_sigstack.h", "profkit/collect/_prober.h"],
+                optional=True,
+            )
         )
 
 setup(ext_modules=ext_modules, cmdclass={"build_ext": OptionalBuildExt})

@@ -23,6 +23,7 @@ import sys
 from types import CodeType, FrameType
 from typing import Dict, List, Optional, Set, Tuple
 
+from profkit.collect._heapbuild import module_for_file
 from profkit.model import FrameKey, Location, ProfileBuilder
 from profkit.model.builder import qualified_name
 
@@ -41,6 +42,7 @@ HIDDEN_PREFIXES = (
 # (file, function) of frames that start the profiled program: stacks end above them
 ROOT_FUNCTIONS = frozenset({(os.path.join(_PROFKIT_DIR, "collect", "runner.py"), "_execute")})
 _hidden_codes: Set[CodeType] = set()  # more frames to leave out: see hide_code()
+_UNDECIDED = object()  # marker: no module decided yet for a code object
 
 
 def hide_code(code: CodeType) -> None:
@@ -92,6 +94,8 @@ class StackInterner:
         self._cache: Dict[Tuple[CodeType, int], int] = {}
         # (code, f_lasti) -> id: f_lasti is a field read, f_lineno a line-table scan
         self._by_offset: Dict[Tuple[CodeType, int], int] = {}
+        # code -> module name, decided once per code object whichever way it is first seen
+        self._modules: Dict[CodeType, Optional[str]] = {}
 
     def intern(self, code: CodeType, line: int, module: Optional[str]) -> int:
         """Return the id of frame ``(code, line)``, naming it on first sight.
@@ -127,11 +131,13 @@ class StackInterner:
             key = (frame.f_code, frame.f_lasti)
             fid = by_offset.get(key)
             if fid is None:
-                module = frame.f_globals.get("__name__")
-                fid = self.intern(
-                    frame.f_code, frame.f_lineno, module if isinstance(module, str) else None
-                )
-                by_offset[key] = fid
+                code = frame.f_code
+                if code in self._modules:
+                    module = self._modules[code]
+                else:
+                    name = frame.f_globals.get("__name__")
+                    module = self._modules[code] = name if isinstance(name, str) else None
+                fid = by_offset[key] = self.intern(code, frame.f_lineno, module)
             frame = frame.f_back
             if fid >= 0:
                 if depth == 0:
@@ -141,6 +147,38 @@ class StackInterner:
                 depth -= 1
             elif fid == ROOT:
                 break
+        return tuple(out)
+
+    def captured_stack(
+        self, frames: Tuple[Tuple[CodeType, int, int], ...], truncated: bool = False
+    ) -> Tuple[int, ...]:
+        """Return the stack of a signal capture: ``(code, f_lasti, line)`` leaf first.
+
+        The same ids as ``stack()`` gives for the same frames: the module of a code
+        object first seen here comes from the module whose file it is in. ``truncated``:
+        the capture left out frames nearer the root; the stack ends in the marker.
+        """
+        by_offset = self._by_offset
+        out: List[int] = []
+        depth = self.max_depth
+        for code, lasti, line in frames:
+            fid = by_offset.get((code, lasti))
+            if fid is None:
+                module = self._modules.get(code, _UNDECIDED)
+                if module is _UNDECIDED:
+                    module = self._modules[code] = module_for_file(code.co_filename)
+                fid = by_offset[(code, lasti)] = self.intern(code, line, module)  # type: ignore[arg-type]
+            if fid >= 0:
+                if depth == 0:
+                    out.append(0)
+                    break
+                out.append(fid)
+                depth -= 1
+            elif fid == ROOT:
+                break
+        else:
+            if truncated:
+                out.append(0)
         return tuple(out)
 
     def code_stack(self, pairs: List[Tuple[CodeType, int, Optional[str]]]) -> Tuple[int, ...]:

@@ -28,6 +28,13 @@ LabelSet = Tuple[Tuple[str, str], ...]
 
 _by_thread: Dict[int, LabelSet] = {}
 _in_context: ContextVar[LabelSet] = ContextVar("profkit_labels", default=())
+LABEL_VAR = _in_context  # the variable the sampler reads (in C: _threadctx, _cpuwake)
+MAX_INTERNED = 10_000  # distinct label sets kept alive for the sampler's signal captures
+_interned: Dict[LabelSet, LabelSet] = {}
+# id() -> label set, for every set kept alive in _interned: a thread's signal handler
+# records only the address of its labels (``_cpuwake``); the sampler trusts an address
+# found here, where the set it names cannot have been freed and its address reused
+alive_by_id: Dict[int, LabelSet] = {}
 
 try:
     from profkit.collect._threadctx import context_values as _context_values
@@ -55,7 +62,7 @@ def labels(**kv: str) -> Iterator[None]:
     outer = _in_context.get()
     merged = dict(outer)
     merged.update(kv)
-    token = _in_context.set(tuple(sorted(merged.items())))
+    token = _in_context.set(_intern(tuple(sorted(merged.items()))))
     try:
         yield
     finally:
@@ -63,6 +70,21 @@ def labels(**kv: str) -> Iterator[None]:
             _in_context.reset(token)
         except ValueError:  # left in another context than entered (a generator moved)
             _in_context.set(outer)
+
+
+def _intern(label_set: LabelSet) -> LabelSet:
+    """One object per distinct label set (up to ``MAX_INTERNED``), kept alive forever.
+
+    Beyond the bound a set is used as is: samples taken by signal while it is current
+    fall back to the labels read when the sampler next holds the GIL.
+    """
+    known = _interned.get(label_set)
+    if known is not None:
+        return known
+    if len(_interned) < MAX_INTERNED:
+        _interned[label_set] = label_set
+        alive_by_id[id(label_set)] = label_set
+    return label_set
 
 
 @contextlib.contextmanager

@@ -7,17 +7,28 @@ delta (CPU profile; a sleeping or blocked thread adds nothing) and the wall-time
 (wall profile; every thread, idle ones included).
 
 Where the CPU goes (``cpu_attribution``): on Linux the sampler wakes up without the
-GIL (``_cpuwake``) and probes every thread's CPU clock over 50 us before it asks for
+GIL (``_cpuwake``) and probes every thread's CPU clock over 20 us before it asks for
 the GIL; a thread whose clock advanced then was on a CPU at that instant. Only such
-samples are charged (the CPU the thread used since its previous one), and only if the
-thread ran little between the probe and the reading of its stack. A thread waiting
-for the GIL, a lock or I/O is therefore never charged at the line it waits at (which
-is where a GIL-bound sampler would otherwise catch it, biasing short request threads
-towards their log writes and socket sends). While it waits for the GIL the sampler
-lowers the switch interval, so the running thread hands the GIL over within ~200 us.
-Threads never seen on a CPU have their CPU estimated from the threads with the same
-entry point. Without ``_cpuwake`` every sample with a CPU delta is charged. The
-achieved rate and how much CPU was estimated are in the profile's comments.
+samples are charged (each CPU ns of a thread goes to its nearest such sample), so a
+thread waiting for the GIL, a lock or I/O is never charged at the line it waits at
+(where a GIL-bound sampler would catch it, biasing short request threads towards their
+log writes and socket sends).
+
+Which stack such a sample has: on CPython 3.11 the thread itself records it, in a
+signal handler, at the probe instant (``_sigstack.h``), with its labels. The probes are
+taken by a C thread (the prober, ``_prober.h``) at every deadline, without the GIL; this
+thread takes the ticks kept since its last turn when it gets the GIL, like any thread
+(it never asks the running thread to hand it over): every probe is a tick, however late
+the GIL comes. So a capture neither
+reshuffles which request thread runs next nor depends on when the sampler gets the GIL.
+Where a thread cannot record (another Python, the signal blocked, ``PROFKIT_SIGNAL_CAPTURE=0``),
+its stack is read with the GIL as before: the sampler lowers the switch interval while
+it waits, so the running thread hands the GIL over within ~200 us, and the sample counts
+only if the thread ran little between the probe and that reading (a CPU profile taken
+with a wall profile waits that way too). Threads never seen on a CPU have their CPU
+estimated from the threads with the same entry point. Without ``_cpuwake`` every sample
+with a CPU delta is charged. The achieved rate and how much CPU was estimated are in the
+profile's comments.
 
 Process-wide single flight: one ``Sampler`` runs at a time (``CollectorBusyError``).
 After ``fork()`` the child has no sampler thread: a sampler inherited from the parent
@@ -29,13 +40,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from types import CodeType, FrameType
 from typing import Dict, List, Optional, Tuple
 
 from profkit.collect import threadhooks
 from profkit.collect.cpu_attribution import AggKey, CpuAttribution
 from profkit.collect.frames import DEFAULT_MAX_DEPTH, StackInterner, current_frames
-from profkit.collect.labels import labels_by_thread
-from profkit.collect.sampler_threads import ThreadTable, in_thread_bootstrap
+from profkit.collect.labels import LABEL_VAR, LabelSet, alive_by_id, labels_by_thread
+from profkit.collect.sampler_threads import ThreadState, ThreadTable, in_thread_bootstrap
 from profkit.collect.threadclock import GONE
 from profkit.errors import CollectorBusyError, InputError
 from profkit.model import Profile, ProfileBuilder
@@ -47,17 +59,33 @@ PROBE_NS = 20_000  # the wake-up probe: whose CPU clock advances in these 20 us 
 ON_CPU_MIN_NS = 5_000  # ... by at least 5 us (a GIL waiter woken in vain spends less)
 DRIFT_MAX_NS = 500_000  # ... and runs at most this much more before its stack is read
 STOP_CHECK_NS = 50_000_000  # low rates: look at the stop flag every 50 ms
+CAPTURE_ENV = "PROFKIT_SIGNAL_CAPTURE"  # "0": read stacks with the GIL only (the old way)
 
 try:
+    from profkit.collect._cpuwake import forget as _forget_codes
     from profkit.collect._cpuwake import wait_and_read as _wait_and_read
 except ImportError:  # not built, or not Linux: every sample with a CPU delta is charged
     _wait_and_read = None
+    _forget_codes = None
+try:  # CPython 3.11 builds: the prober thread (_prober.h)
+    from profkit.collect._cpuwake import prober_start as _prober_start
+    from profkit.collect._cpuwake import prober_stop as _prober_stop
+    from profkit.collect._cpuwake import prober_take as _prober_take
+except ImportError:
+    _prober_start = _prober_stop = _prober_take = None
 
 _busy_lock = threading.Lock()
 _active: Optional[Sampler] = None
 
-# (probe wall ns, {kernel tid: (CPU ns advanced during the probe, CPU ns at its end)})
-Wake = Tuple[int, Dict[int, Tuple[int, int]], int]  # ..., ident of the GIL holder or 0
+# a thread's own recording at the probe: ((code, f_lasti, line), ...) leaf first, and its
+# labels (Ellipsis: not known then, take the ones read with the GIL)
+Captured = Tuple[Tuple[Tuple[CodeType, int, int], ...], object, bool]  # ..., truncated
+# (probe wall ns, {kernel tid: (CPU ns advanced during the probe, CPU ns at its end)},
+#  ident of the GIL holder or 0, {kernel tid: Captured} or None without signal capture,
+#  {kernel tid: CPU ns} of every thread at the probe when the prober took it)
+Wake = Tuple[
+    int, Dict[int, Tuple[int, int]], int, Optional[Dict[int, Captured]], Optional[Dict[int, int]]
+]
 
 
 def check_rate(rate_hz: object) -> None:
@@ -134,6 +162,7 @@ class Sampler:
         self._last_wall_ns = 0
         self._end_ns = 0
         self._own_cpu_ns = 0
+        self._skipped = 0  # prober ticks nobody took in time (the GIL held for seconds)
         self._running = False
         self._forked = False
 
@@ -191,9 +220,37 @@ class Sampler:
         )
 
     def _loop(self) -> None:
-        # time.sleep costs one GIL re-acquisition per wake-up; Event.wait costs several
         self._own_ident = threading.get_ident()
         period_ns = int(1e9 / self.rate_hz)
+        capture_min = ON_CPU_MIN_NS if self.cpu and os.environ.get(CAPTURE_ENV) != "0" else 0
+        # the prober takes every tick without the GIL when threads record their own stacks
+        # and no tick needs the instant the GIL came (a wall profile does)
+        prober_cpu = -1
+        if capture_min and not self.wall and _prober_start is not None:
+            prober_cpu = _prober_start(period_ns, PROBE_NS, capture_min, SWITCH_US, LABEL_VAR)
+        if prober_cpu >= 0:
+            self._loop_prober(prober_cpu)
+        else:
+            self._loop_waking(period_ns, capture_min)
+        self._own_cpu_ns += time.thread_time_ns()
+        if _forget_codes is not None:
+            _forget_codes()  # the code objects captures kept alive
+
+    def _loop_prober(self, prober_cpu: int) -> None:
+        """Take the prober's ticks whenever this thread gets the GIL."""
+        try:
+            while not self._stop_requested:
+                wakes = _prober_take(STOP_CHECK_NS, alive_by_id)  # type: ignore[misc]
+                self._take(wakes)
+            self._take(_prober_take(0, alive_by_id))  # type: ignore[misc]
+        finally:
+            skipped, cpu_after = _prober_stop()  # type: ignore[misc]
+            self._skipped += skipped
+            self._own_cpu_ns += max(0, cpu_after - prober_cpu)  # the prober's CPU is ours
+
+    def _loop_waking(self, period_ns: int, capture_min: int) -> None:
+        """Wake at each deadline, probe, and take the tick once this thread has the GIL."""
+        # time.sleep costs one GIL re-acquisition per wake-up; Event.wait costs several
         deadline = time.monotonic_ns() + period_ns
         sleep, monotonic_ns, wait_and_read = time.sleep, time.monotonic_ns, _wait_and_read
         while not self._stop_requested:
@@ -204,7 +261,9 @@ class Sampler:
             wake: Optional[Wake] = None
             if wait_and_read is not None:
                 try:
-                    wake = wait_and_read(deadline, PROBE_NS, SWITCH_US)
+                    wake = wait_and_read(
+                        deadline, PROBE_NS, SWITCH_US, capture_min, LABEL_VAR, alive_by_id
+                    )
                 except OSError:  # no /proc: sample as without _cpuwake from now on
                     wait_and_read = None
             if wake is None:
@@ -213,25 +272,81 @@ class Sampler:
             deadline = max(deadline + period_ns, monotonic_ns() + period_ns // 2)
             if self._stop_requested:
                 break
-            try:
-                self._tick(wake)
-            except Exception:  # never take the profiled program down
-                pass
-        self._own_cpu_ns = time.thread_time_ns()
+            self._take([wake])
 
-    def _tick(self, wake: Optional[Wake] = None) -> None:
-        """Take one sample of every thread; ``wake`` is the wake-up reading of ``_cpuwake``."""
+    def _take(self, wakes: List[Optional[Wake]]) -> None:
+        if not wakes:
+            return
+        try:
+            self._ticks_of(wakes)
+        except Exception:  # never take the profiled program down
+            pass
+
+    def _ticks_of(self, wakes: List[Optional[Wake]]) -> None:
+        """Take the samples of one or more probes (several when the GIL came late)."""
+        table = self._table
+        frames = current_frames()
+        if threadhooks.exit_reports:
+            if self.cpu and any(w is not None and w[3] for w in wakes):
+                self._observe_exited(wakes, frames)
+            table.drain_exits()
+        if (self._ticks + len(wakes)) // NAME_REFRESH_TICKS > self._ticks // NAME_REFRESH_TICKS:
+            table.refresh_names()
+        by_thread = labels_by_thread()  # from each thread's current context (labels.py)
+        for wake in wakes:
+            self._tick(wake, frames, by_thread)
+        if table.finished:
+            for ident in [i for i in table.finished if i not in frames]:
+                del table.finished[ident]
+        del frames
+
+    def _observe_exited(self, wakes: List[Optional[Wake]], frames: Dict[int, FrameType]) -> None:
+        """Charge the captures of threads that exited before this thread got the GIL.
+
+        A thread that recorded its stack at a probe and ended before the ticks were taken
+        (a short request thread) is not in ``frames``; its captures still count, in order,
+        before its exit is accounted (``drain_exits``).
+        """
+        table = self._table
+        gone = {st.native_id: (ident, st) for ident, st in table.threads.items() if ident not in frames}
+        for ident, _cpu, thread in threadhooks.exit_reports:  # ended, or ending (still in frames)
+            nid = getattr(thread, "native_id", None)
+            if nid is not None and nid not in gone:
+                st = table.threads.get(ident)
+                gone[nid] = (ident, st if st is not None and st.native_id == nid else None)  # type: ignore[assignment]
+        for wake in wakes:
+            if wake is None or not wake[3]:
+                continue
+            clocks = wake[4]
+            for tid, captured in wake[3].items():
+                found = gone.get(tid)
+                if found is None:
+                    continue
+                ident, st = found
+                if st is None:  # started and ended between two takes: known from its exit
+                    thread = next(t for i, _c, t in threadhooks.exit_reports if i == ident)
+                    if thread is table.sampler_thread or thread.ident is None:
+                        continue
+                    st = table.threads[ident] = table.state_for(ident, baseline=False, thread=thread)
+                    gone[tid] = (ident, st)
+                reading = clocks.get(tid) if clocks is not None else None
+                if reading is not None and reading > st.cpu_ns:
+                    st.cpu.total += reading - st.cpu_ns
+                    st.cpu_ns = reading
+                self._observe_captured(st, captured, ())
+
+    def _tick(
+        self,
+        wake: Optional[Wake],
+        frames: Dict[int, FrameType],
+        by_thread: Dict[int, LabelSet],
+    ) -> None:
+        """Take one sample of every thread in ``frames``; ``wake`` is one probe of ``_cpuwake``."""
         now = time.perf_counter_ns()
         wall_delta = now - self._last_wall_ns
         self._last_wall_ns = now
         self._ticks += 1
         table = self._table
-        if threadhooks.exit_reports:
-            table.drain_exits()
-        if self._ticks % NAME_REFRESH_TICKS == 0:
-            table.refresh_names()
-        frames = current_frames()
-        by_thread = labels_by_thread()  # from each thread's current context (labels.py)
         own = self._own_ident
         threads = table.threads
         interner_stack = self._interner.stack
@@ -241,8 +356,10 @@ class Sampler:
         agg_wall = self._agg_wall
         advanced: Optional[Dict[int, Tuple[int, int]]] = None
         holder = 0
+        captures: Optional[Dict[int, Captured]] = None
+        clocks: Optional[Dict[int, int]] = None  # every thread's CPU clock at a prober's probe
         if wake is not None:
-            advanced, holder = wake[1], wake[2]
+            advanced, holder, captures, clocks = wake[1], wake[2], wake[3], wake[4]
         for ident, frame in frames.items():
             if ident == own:
                 continue
@@ -258,10 +375,16 @@ class Sampler:
                 cpu_delta = wall_delta
                 on_cpu = True
             else:
-                try:
-                    cpu_now = clock_gettime_ns(st.clock)
-                except OSError:  # exited (its ident may be reused): start afresh next time
-                    cpu_now = GONE
+                reading = clocks.get(st.native_id) if clocks is not None else None
+                if reading is not None:
+                    cpu_now = reading  # at the probe: its ticks are counted in order
+                elif clocks is not None and st.native_id != ident:
+                    continue  # not there at that probe: counted at a later one or at exit
+                else:
+                    try:
+                        cpu_now = clock_gettime_ns(st.clock)
+                    except OSError:  # exited (its ident may be reused): start afresh next time
+                        cpu_now = GONE
                 if cpu_now == GONE:
                     del threads[ident]
                     table.gone[st.native_id] = st
@@ -278,9 +401,15 @@ class Sampler:
                     on_cpu = (
                         probe is not None
                         and (ident == holder or probe[0] >= ON_CPU_MIN_NS)
-                        and cpu_now - probe[1] <= DRIFT_MAX_NS
+                        and self._ran_since(st, probe[1], cpu_now, clocks) <= DRIFT_MAX_NS
                     )
             cpu.total += cpu_delta
+            captured = (
+                captures.get(st.native_id) if captures and want_cpu and st.clock is not None else None
+            )
+            if captured is not None:  # its own recording, on a CPU at the probe
+                self._observe_captured(st, captured, by_thread.get(ident, ()))
+                on_cpu = False  # observed: not again from the stack read now
             if not want_wall and not (on_cpu and want_cpu):
                 continue  # not on a CPU: nothing charged here, no stack walk
             stack = interner_stack(frame)
@@ -298,10 +427,26 @@ class Sampler:
                 else:
                     v[0] += 1
                     v[1] += wall_delta
-        if table.finished:
-            for ident in [i for i in table.finished if i not in frames]:
-                del table.finished[ident]
-        del frames, frame
+
+    @staticmethod
+    def _ran_since(
+        st: ThreadState, probe_cpu: int, cpu_now: int, clocks: Optional[Dict[int, int]]
+    ) -> int:
+        """CPU ns the thread used between the probe and now, when its stack is read."""
+        if clocks is None:
+            return cpu_now - probe_cpu
+        try:  # cpu_now is the probe's: read the clock again
+            return time.clock_gettime_ns(st.clock) - probe_cpu  # type: ignore[arg-type]
+        except OSError:
+            return DRIFT_MAX_NS + 1
+
+    def _observe_captured(self, st: ThreadState, captured: Captured, labels_now: LabelSet) -> None:
+        """Observe a thread's signal capture: its stack and labels at the probe instant."""
+        stack = self._interner.captured_stack(captured[0], captured[2])
+        if not stack:
+            return
+        user = labels_now if captured[1] is Ellipsis else captured[1]
+        self._attribution.observe(st.cpu, stack, st.base_labels, user)  # type: ignore[arg-type]
 
     def _build(self, kind: str, agg: Dict[AggKey, List[int]]) -> Profile:
         period_ns = int(round(1e9 / self.rate_hz))
@@ -313,6 +458,8 @@ class Sampler:
             f"({self._ticks} samples in {duration_ns / 1e9:.3f} s, sampler CPU "
             f"{self._own_cpu_ns / 1e6:.1f} ms); values are measured {weight}"
         )
+        if self._skipped:
+            comment += f"; {self._skipped} ticks skipped (the GIL was not free for seconds)"
         if self._forked:
             comment += "; stopped by fork() (this is the child)"
         comments = [comment]
