@@ -164,13 +164,23 @@ static void sig_handler(int signo, siginfo_t *info, void *uc) {
     errno = saved;
 }
 
+/* Is the handler on sig_no still ours (the program may have installed its own)? */
+static int sig_ours(void) {
+    struct sigaction cur;
+    return sig_no != 0 && sigaction(sig_no, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+           cur.sa_sigaction == sig_handler;
+}
+
 /* Find the HAMT node types from real contexts; install the handler on a free real-time
  * signal. With the GIL. Returns 0, or -1 (capture stays unavailable; no error set). */
 static int sig_install(void) {
     if (sig_broken) return -1;
     if (sig_no != 0) {
-        sig_pid = getpid(); /* a forked child reads its own memory */
-        return 0;
+        if (sig_ours()) {
+            sig_pid = getpid(); /* a forked child reads its own memory */
+            return 0;
+        }
+        sig_no = 0; /* the program took that signal over since: find another one */
     }
     PyObject *empty = PyContext_New(), *big = PyContext_New();
     int ok = empty != NULL && big != NULL && PyContext_Enter(big) == 0;
@@ -219,10 +229,11 @@ static int sig_install(void) {
  * at once; copy each recording into outs[i] (n = -1 there when it did not record). */
 static void sig_capture(const long *tids, SigStack **outs, int n) {
     int sent = 0;
+    for (int i = 0; i < n; i++) outs[i]->n = -1;
     while (sem_trywait(&sig_done) == 0) {
     }
+    if (!sig_ours()) return; /* the program took the signal over since: send nothing */
     for (int i = 0; i < n; i++) {
-        outs[i]->n = -1;
         atomic_store(&sig_slots[i].tid, tids[i]);
         atomic_store(&sig_slots[i].state, SIG_ARMED);
         if (sig_no == 0 || syscall(SYS_tgkill, sig_pid, tids[i], sig_no) != 0)

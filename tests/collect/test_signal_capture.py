@@ -8,6 +8,7 @@ and that it never takes the program down while code objects and frames come and 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import signal
@@ -16,7 +17,7 @@ import sys
 import textwrap
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Callable, ContextManager, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -128,13 +129,14 @@ def test_labels_come_from_the_threads_own_context_at_that_instant() -> None:
     assert seen["labels"] == (("route", "/hot"), ("user", "7"))
 
 
-def test_a_label_set_not_kept_alive_is_reported_unknown(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(labels_mod, "MAX_INTERNED", len(labels_mod._interned))
+@contextlib.contextmanager
+def _spinning(prepare: Callable[[], ContextManager[None]]) -> Iterator[threading.Thread]:
+    """A thread that enters ``prepare()`` and spins inside it until the block ends."""
     stop = threading.Event()
     ready = threading.Event()
 
     def worker() -> None:
-        with labels(request_id="unique-5e1f"):  # beyond the bound: not interned
+        with prepare():
             ready.set()
             leaf_spin(stop)
 
@@ -142,36 +144,51 @@ def test_a_label_set_not_kept_alive_is_reported_unknown(monkeypatch) -> None:  #
     t.start()
     try:
         ready.wait()
-        got = _captures_of(t.native_id)
+        yield t
     finally:
         stop.set()
         t.join()
+
+
+def test_a_label_set_not_kept_alive_is_reported_unknown(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(labels_mod, "MAX_INTERNED", len(labels_mod._interned))
+    # beyond the bound: not interned
+    with _spinning(lambda: labels(request_id="unique-5e1f")) as t:
+        got = _captures_of(t.native_id)
     # the sampler then takes the labels it reads with the GIL (Ellipsis = unknown)
     assert got and all(lab is Ellipsis for _f, lab, _t in got)
 
 
+@contextlib.contextmanager
+def _signal_blocked() -> Iterator[None]:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {_cpuwake.capture_signal()})
+    yield
+
+
 def test_a_thread_blocking_the_signal_is_left_to_the_gil_time_reading() -> None:
-    stop = threading.Event()
-    ready = threading.Event()
-
-    def worker() -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {SIGNO})
-        ready.set()
-        leaf_spin(stop)
-
-    t = threading.Thread(target=worker)
-    t.start()
-    try:
-        ready.wait()
+    # the pending signals it ends with do nothing: no slot is armed for it by then
+    with _spinning(_signal_blocked) as t:
         advanced_seen = 0
         for _ in range(10):
             _probe, advanced, _holder, caps, _clocks = _wake()
             advanced_seen += t.native_id in advanced
             assert t.native_id not in caps
         assert advanced_seen >= 5  # it was on a CPU: only its capture is missing
+
+
+def test_a_signal_the_program_takes_over_is_left_to_it(busy_thread) -> None:  # type: ignore[no-untyped-def]
+    t, _stop = busy_thread
+    ours = _cpuwake.capture_signal()
+    received: List[int] = []
+    signal.signal(ours, lambda signo, frame: received.append(signo))
+    try:
+        got = _captures_of(t.native_id, rounds=20)  # captures move to another free signal
+        moved = _cpuwake.capture_signal()
     finally:
-        stop.set()
-        t.join()  # the pending signals it ends with do nothing: the slot is not armed
+        signal.signal(ours, signal.SIG_DFL)
+    assert moved not in (0, ours)
+    assert len(got) >= 10
+    assert received == []  # the program's handler never ran for a capture
 
 
 def test_a_deep_stack_keeps_its_innermost_frames_and_says_truncated() -> None:
