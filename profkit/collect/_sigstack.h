@@ -119,12 +119,35 @@ static void sig_find_label(SigStack *s, uintptr_t ctx) {
     s->label_state = LABEL_UNSET;
 }
 
+#define SIG_MAX_CHUNKS 8
+#define FRAME_HEAD offsetof(_PyInterpreterFrame, localsplus)
+
+/* The thread's frame-stack chunks as [start, end) ranges a frame head may be read from
+ * directly: chunks in the chain are mapped, and only this thread (interrupted now) frees
+ * them, after unlinking them. The chain itself is read safely: a chunk being linked in
+ * may not be fully written yet (then its range is empty or the walk stops). */
+static int sig_chunks(PyThreadState *ts, uintptr_t *lo, uintptr_t *hi) {
+    int k = 0;
+    uintptr_t c = (uintptr_t)ts->datastack_chunk;
+    while (c != 0 && k < SIG_MAX_CHUNKS) {
+        _PyStackChunk head;
+        if (safe_read(&head, c, offsetof(_PyStackChunk, data))) break;
+        lo[k] = c + offsetof(_PyStackChunk, data);
+        hi[k] = c + head.size >= lo[k] + FRAME_HEAD ? c + head.size - FRAME_HEAD : lo[k];
+        k++;
+        c = (uintptr_t)head.previous;
+    }
+    return k;
+}
+
 static void sig_walk(SigStack *s) {
     s->n = -1;
     s->truncated = 0;
     s->label_state = LABEL_UNKNOWN;
     PyThreadState *ts = PyGILState_GetThisThreadState(); /* pthread_getspecific */
     if (ts == NULL || ts->cframe == NULL) return;
+    uintptr_t lo[SIG_MAX_CHUNKS], hi[SIG_MAX_CHUNKS];
+    int nchunks = sig_chunks(ts, lo, hi);
     uintptr_t fp = (uintptr_t)ts->cframe->current_frame;
     int n = 0;
     while (fp != 0) {
@@ -133,7 +156,12 @@ static void sig_walk(SigStack *s) {
             break;
         }
         _PyInterpreterFrame f;
-        if (safe_read(&f, fp, offsetof(_PyInterpreterFrame, localsplus))) return;
+        int direct = 0;
+        for (int i = 0; i < nchunks && !direct; i++) direct = fp >= lo[i] && fp <= hi[i];
+        if (direct)
+            memcpy(&f, (const void *)fp, FRAME_HEAD); /* in a live chunk of this thread */
+        else if (safe_read(&f, fp, FRAME_HEAD)) /* a generator's frame, or not readable */
+            return;
         uintptr_t first = (uintptr_t)f.f_code + offsetof(PyCodeObject, co_code_adaptive);
         s->frames[n].code = (uintptr_t)f.f_code;
         s->frames[n].instr = (uintptr_t)f.prev_instr < first
