@@ -325,6 +325,7 @@ static PyObject *wait_and_read(PyObject *module, PyObject *args) {
 /* forget(): drop the code objects the captures kept alive (the sampler stopped). */
 static PyObject *forget(PyObject *module, PyObject *unused) {
 #ifdef HAVE_CAPTURE
+    if (sig_frames != NULL) PyDict_Clear(sig_frames);
     if (sig_codes != NULL) PyDict_Clear(sig_codes);
 #endif
     Py_RETURN_NONE;

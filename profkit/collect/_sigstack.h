@@ -65,6 +65,7 @@ static uintptr_t sig_label_var = 0; /* the ContextVar whose value is recorded */
 static int32_t sig_label_hash = 0;  /* its hash as the HAMT folds it */
 static uintptr_t sig_bitmap_type = 0, sig_array_type = 0;
 static PyObject *sig_codes = NULL;  /* {address: code object} the sampler holds */
+static PyObject *sig_frames = NULL; /* {(address, instruction, owner) packed: frame tuple} */
 static PyObject *sig_empty = NULL;  /* () */
 
 static int safe_read(void *dst, uintptr_t src, size_t n) {
@@ -230,6 +231,7 @@ static int sig_install(void) {
     PyErr_Clear();
     if (!ok) return -1;
     if ((sig_codes == NULL && (sig_codes = PyDict_New()) == NULL) ||
+        (sig_frames == NULL && (sig_frames = PyDict_New()) == NULL) ||
         (sig_empty == NULL && (sig_empty = PyTuple_New(0)) == NULL)) {
         PyErr_Clear();
         return -1;
@@ -322,26 +324,59 @@ static PyObject *sig_code(uintptr_t addr) {
 /* With the GIL: ((code, lasti, line), ...) leaf first, the labels (a value of the
  * label variable, () when unset, Ellipsis when unknown) and whether frames nearer the
  * root were left out; or None if a code pointer failed its check. `alive` maps id() to the label values labels.py keeps alive. */
+/* With the GIL: the frame (code, f_lasti, line) of `code` at instruction `instr`, from
+ * sig_frames (new reference), or Py_None (a frame still being set up: skipped, as
+ * sys._current_frames does) or NULL with no error (the address failed its check). A
+ * cached frame holds its code object: an address found there is that object. */
+static PyObject *sig_frame(const SigFrame *f) {
+    int instr = f->instr;
+    PyObject *key = NULL;
+    if (instr >= -1 && instr < (1 << 19) && f->owner < 8) {
+        unsigned long long k = ((unsigned long long)(f->code >> 3) << 23) |
+                               ((unsigned long long)(instr + 1) << 3) | (unsigned long long)f->owner;
+        if ((f->code >> 3) < (1ULL << 41) && (key = PyLong_FromUnsignedLongLong(k)) == NULL) return NULL;
+        PyObject *hit = key ? PyDict_GetItemWithError(sig_frames, key) : NULL;
+        if (hit != NULL) {
+            Py_DECREF(key);
+            return Py_NewRef(hit);
+        }
+        if (PyErr_Occurred()) {
+            Py_XDECREF(key);
+            return NULL;
+        }
+    }
+    PyObject *code = sig_code(f->code);
+    if (code == NULL) {
+        Py_XDECREF(key);
+        return NULL;
+    }
+    PyCodeObject *co = (PyCodeObject *)code;
+    PyObject *t;
+    if (f->owner != FRAME_OWNED_BY_GENERATOR && instr < co->_co_firsttraceable) {
+        t = Py_NewRef(Py_None);
+    } else {
+        int lasti = instr < 0 ? -1 : instr * (int)sizeof(_Py_CODEUNIT);
+        t = Py_BuildValue("(Oii)", code, lasti, PyCode_Addr2Line(co, lasti < 0 ? 0 : lasti));
+    }
+    if (t != NULL && key != NULL && PyDict_SetItem(sig_frames, key, t) < 0) Py_CLEAR(t);
+    Py_XDECREF(key);
+    return t;
+}
+
 static PyObject *sig_resolve(const SigStack *s, PyObject *alive) {
     PyObject *frames = PyTuple_New(s->n);
     if (frames == NULL) return NULL;
     Py_ssize_t kept = 0;
     for (int i = 0; i < s->n; i++) {
-        PyObject *code = sig_code(s->frames[i].code);
-        if (code == NULL) {
+        PyObject *t = sig_frame(&s->frames[i]);
+        if (t == NULL) {
             Py_DECREF(frames);
             if (PyErr_Occurred()) return NULL;
             Py_RETURN_NONE;
         }
-        PyCodeObject *co = (PyCodeObject *)code;
-        int instr = s->frames[i].instr;
-        if (s->frames[i].owner != FRAME_OWNED_BY_GENERATOR && instr < co->_co_firsttraceable)
-            continue; /* a frame still being set up: sys._current_frames skips it too */
-        int lasti = instr < 0 ? -1 : instr * (int)sizeof(_Py_CODEUNIT);
-        PyObject *t = Py_BuildValue("(Oii)", code, lasti, PyCode_Addr2Line(co, lasti < 0 ? 0 : lasti));
-        if (t == NULL) {
-            Py_DECREF(frames);
-            return NULL;
+        if (t == Py_None) {
+            Py_DECREF(t);
+            continue;
         }
         PyTuple_SET_ITEM(frames, kept++, t);
     }
