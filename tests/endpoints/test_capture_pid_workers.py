@@ -9,6 +9,7 @@ profkit found. py-spy (``profkit[capture]``) must be installed: a missing py-spy
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import re
 import shutil
@@ -87,7 +88,8 @@ def loaded(url: str, clients: int = 4) -> Iterator[None]:
         for _ in range(5000):  # bounded: a capture of 2-3 s needs far fewer
             if stop.is_set():
                 return
-            with contextlib.suppress(OSError):  # a killed worker drops its connection
+            # a killed worker drops its connection, at times in the middle of an answer
+            with contextlib.suppress(OSError, http.client.HTTPException):
                 if fetch(url + "/spin", timeout=10)[0] == 200:
                     served.append(1)
 
