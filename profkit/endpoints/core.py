@@ -63,6 +63,7 @@ BUSY = "Could not enable CPU profiling: cpu profiling already in use"
 MAX_DELTAS = 1  # delta waits at a time, per mount; each holds a server thread
 CANCELLED = "profile request cancelled: the client went away"
 POLL_SECONDS = 0.2
+MIN_SHARED_RATE_HZ = 10.0  # a worker's share of a capture's rate never goes below this
 
 _capturing_lock = threading.Lock()
 _capturing: Optional[str] = None  # "cpu" or "wall" while one of our captures samples
@@ -196,7 +197,8 @@ class ProfileEndpoints:
         from profkit.collect.cpu import CpuProfiler
 
         global _capturing
-        profiler = CpuProfiler(self.config.cpu_rate_hz, kind.name)
+        rate = self.config.cpu_rate_hz / request.rate_share  # one of N workers: 1/N each
+        profiler = CpuProfiler(max(MIN_SHARED_RATE_HZ, min(rate, self.config.cpu_rate_hz)), kind.name)
         try:
             profiler.start()
         except CollectorBusyError:

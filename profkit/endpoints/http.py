@@ -35,6 +35,8 @@ class Request:
     a profile); ``client`` is the peer address (``None`` when the server gives none, as
     with a Unix socket); ``headers`` has lower-case names; ``disconnected()`` tells
     whether the client has gone away (long waits end early then, as in Go).
+    ``rate_share`` is N when this worker's capture is one of N workers' at once
+    (``workers.Workers.gather``): each samples at 1/N of the rate, 100 Hz in all.
     """
 
     method: str
@@ -44,6 +46,7 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     base_path: str = ""
     disconnected: Callable[[], bool] = lambda: False
+    rate_share: int = 1
 
     def query(self) -> Dict[str, str]:
         """Return the query parameters, first value of each (Go's ``FormValue``)."""

@@ -7,7 +7,9 @@ socket ``<pid>.sock`` (mode 0600) in a private per-master directory
 every level 0700 and owned by us, checked with ``lstat``, never followed through a
 symlink). A profile request landing on any worker is fanned out by ``Workers.gather``:
 every socket in the directory (the worker's own included) is asked for the same
-path and query at once; each agent answers through the endpoints' own dispatch (same
+path and query at once, and told how many were asked: a CPU or wall capture then samples
+at 1/N of the configured rate in each of N workers (100 Hz in all, not 100 Hz per worker:
+N samplers on a few cores cost the service N times the CPU and the latency); each agent answers through the endpoints' own dispatch (same
 parameters, same errors, no access check: the caller already passed it, and only our
 uid can reach the socket). The profiles are merged (``profkit.analysis.merge``), each
 sample labelled ``pid`` and ``worker`` (1..N in pid order within this capture), and
@@ -45,6 +47,7 @@ GRACE_SECONDS = 15.0  # beyond the capture window, for a sibling to build its an
 HEADER = struct.Struct("!HI")  # status, body length
 POLL_SECONDS = 0.2  # how often a waiting coordinator checks that its client is still there
 CANCELLED = "profile request cancelled: the client went away"
+MAX_SHARE = 64  # workers a CPU capture's rate is shared among, at most
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -114,8 +117,10 @@ class Workers:
                     except OSError:
                         return True
 
+                share = asked.get("share", 1)
+                share = share if isinstance(share, int) and 1 <= share <= MAX_SHARE else 1
                 request = http.Request("GET", str(asked["path"]), str(asked["query"]),
-                                       disconnected=gone)
+                                       disconnected=gone, rate_share=share)
                 response = self.endpoints.dispatch_local(request)
             except Exception as e:  # a bad or vanished caller must not kill the agent
                 log.debug("profkit worker agent: %s", e)
@@ -128,8 +133,10 @@ class Workers:
     # -- coordinator side ---------------------------------------------------------
 
     def _ask(self, sock_path: Path, request: http.Request, timeout: float,
-             opened: List[socket.socket]) -> Tuple[int, bytes]:
-        body = json.dumps({"path": request.path, "query": request.query_string}).encode()
+             opened: List[socket.socket], share: int) -> Tuple[int, bytes]:
+        body = json.dumps(
+            {"path": request.path, "query": request.query_string, "share": share}
+        ).encode()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             opened.append(s)
             s.settimeout(5)
@@ -145,13 +152,14 @@ class Workers:
         ``window`` is the capture's length in seconds (0 for a point-in-time profile).
         """
         socks = sorted(self.directory.glob("*.sock"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0)
+        share = max(1, min(MAX_SHARE, sum(1 for p in socks if p.stem.isdigit())))
         answers: Dict[int, Tuple[int, bytes]] = {}
         failures: Dict[int, str] = {}
         opened: List[socket.socket] = []
 
         def ask(path: Path, pid: int) -> None:
             try:
-                answers[pid] = self._ask(path, request, window + GRACE_SECONDS, opened)
+                answers[pid] = self._ask(path, request, window + GRACE_SECONDS, opened, share)
             except (ConnectionRefusedError, FileNotFoundError):
                 alive = pid_alive(pid)
                 failures[pid] = "not answering" if alive else "not running"

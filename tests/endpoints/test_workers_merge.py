@@ -179,6 +179,10 @@ def test_capture_covers_every_worker(fixture: str, path: str, request: pytest.Fi
     prof = capture_under_load(server, path)
     answered = {int(c.split(":", 1)[0][4:]) for c in prof.comments if c.startswith("pid ")}
     assert answered == pids  # each worker's own comments, under its pid
+    # N workers share the rate: 100 Hz in all, not N x 100 Hz of samplers on the cores
+    rates = {c.split("requested ", 1)[1].split(" Hz", 1)[0]
+             for c in prof.comments if c.startswith("pid ") and "requested " in c}
+    assert rates == {f"{100 / len(pids):g}"}, prof.comments
     if "wall" in path:  # wall samples every thread of every worker, busy or not
         assert pids_in(prof) == pids
     else:  # a worker the load missed for 2 s may have no CPU sample
