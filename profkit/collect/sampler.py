@@ -160,6 +160,10 @@ class Sampler:
             if _active is not None:
                 raise CollectorBusyError("cpu profiling already in use")
             _active = self
+        # naming a captured frame's module may import profkit.collect.runner (_heapbuild):
+        # import it here, not in the sampler's first tick while that holds the GIL
+        import profkit.collect.runner  # noqa: F401
+
         self._start_time_ns = time.time_ns()
         self._start_ns = self._taker.last_wall_ns = time.perf_counter_ns()
         threadhooks.install()
