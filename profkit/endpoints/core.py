@@ -197,8 +197,9 @@ class ProfileEndpoints:
         from profkit.collect.cpu import CpuProfiler
 
         global _capturing
-        rate = self.config.cpu_rate_hz / request.rate_share  # one of N workers: 1/N each
-        profiler = CpuProfiler(max(MIN_SHARED_RATE_HZ, min(rate, self.config.cpu_rate_hz)), kind.name)
+        # one of N workers: 1/N of the rate each, never above the configured rate itself
+        floor = min(MIN_SHARED_RATE_HZ, self.config.cpu_rate_hz)
+        profiler = CpuProfiler(max(floor, self.config.cpu_rate_hz / request.rate_share), kind.name)
         try:
             profiler.start()
         except CollectorBusyError:
