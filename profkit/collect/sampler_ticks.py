@@ -13,7 +13,7 @@ import time
 from types import CodeType, FrameType
 from typing import Dict, List, Optional, Tuple
 
-from profkit.collect import threadhooks
+from profkit.collect import threadclock, threadhooks
 from profkit.collect.cpu_attribution import AggKey, CpuAttribution
 from profkit.collect.frames import StackInterner, current_frames
 from profkit.collect.labels import LabelSet, labels_by_thread
@@ -79,12 +79,15 @@ class SampleTaker:
         before its exit is accounted (``drain_exits``).
         """
         table = self.table
-        gone = {st.native_id: (ident, st) for ident, st in table.threads.items() if ident not in frames}
+        # kernel id -> (ident, its state if the table has one, its Thread if it reported its exit)
+        gone: Dict[int, Tuple[int, Optional[ThreadState], Optional[threading.Thread]]] = {
+            st.native_id: (ident, st, None) for ident, st in table.threads.items() if ident not in frames
+        }
         for ident, _cpu, thread in threadhooks.exit_reports:  # ended, or ending (still in frames)
-            nid = getattr(thread, "native_id", None)
+            nid = threadclock.native_id_of(ident, thread)  # as drain_exits matches them
             if nid is not None and nid not in gone:
                 st = table.threads.get(ident)
-                gone[nid] = (ident, st if st is not None and st.native_id == nid else None)  # type: ignore[assignment]
+                gone[nid] = (ident, st if st is not None and st.native_id == nid else None, thread)
         for wake in wakes:
             if wake is None or not wake[3]:
                 continue
@@ -93,13 +96,12 @@ class SampleTaker:
                 found = gone.get(tid)
                 if found is None:
                     continue
-                ident, st = found
+                ident, st, exited = found
                 if st is None:  # started and ended between two takes: known from its exit
-                    thread = next(t for i, _c, t in threadhooks.exit_reports if i == ident)
-                    if thread is table.sampler_thread or thread.ident is None:
+                    if exited is None or exited is table.sampler_thread or exited.ident is None:
                         continue
-                    st = table.threads[ident] = table.state_for(ident, baseline=False, thread=thread)
-                    gone[tid] = (ident, st)
+                    st = table.threads[ident] = table.state_for(ident, baseline=False, thread=exited)
+                    gone[tid] = (ident, st, exited)
                 reading = clocks.get(tid) if clocks is not None else None
                 if reading is not None and reading > st.cpu_ns:
                     st.cpu.total += reading - st.cpu_ns
