@@ -200,8 +200,10 @@ static int sig_ours(void) {
            cur.sa_sigaction == sig_handler;
 }
 
-/* Find the HAMT node types from real contexts; install the handler on a free real-time
- * signal. With the GIL. Returns 0, or -1 (capture stays unavailable; no error set). */
+static int sig_setup(void);
+
+/* Install the handler on a free real-time signal (once set up, sig_setup), or check it
+ * is still there. With the GIL. Returns 0, or -1 (capture unavailable; no error set). */
 static int sig_install(void) {
     if (sig_broken) return -1;
     if (sig_no != 0) {
@@ -211,6 +213,26 @@ static int sig_install(void) {
         }
         sig_no = 0; /* the program took that signal over since: find another one */
     }
+    if (sig_setup() != 0) return -1;
+    sig_pid = getpid();
+    for (int s = SIGRTMIN + 4; s <= SIGRTMAX - 4; s++) {
+        struct sigaction old;
+        if (sigaction(s, NULL, &old) != 0 || old.sa_handler != SIG_DFL) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = sig_handler;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(s, &sa, NULL) != 0) return -1;
+        sig_no = s;
+        return 0;
+    }
+    return -1;
+}
+
+/* Once per process: the HAMT node types from real contexts, the tables, the semaphore,
+ * and whether process_vm_readv works here. 0, or -1 (capture stays unavailable). */
+static int sig_setup_once(void) {
     PyObject *empty = PyContext_New(), *big = PyContext_New();
     int ok = empty != NULL && big != NULL && PyContext_Enter(big) == 0;
     for (int i = 0; ok && i < 64; i++) {
@@ -240,19 +262,13 @@ static int sig_install(void) {
     long probe = 0;
     if (safe_read(&probe, (uintptr_t)&sig_pid, sizeof sig_pid)) return -1; /* no process_vm_readv */
     if (sem_init(&sig_done, 0, 0) != 0) return -1;
-    for (int s = SIGRTMIN + 4; s <= SIGRTMAX - 4; s++) {
-        struct sigaction old;
-        if (sigaction(s, NULL, &old) != 0 || old.sa_handler != SIG_DFL) continue;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = sig_handler;
-        sa.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        if (sigaction(s, &sa, NULL) != 0) return -1;
-        sig_no = s;
-        return 0;
-    }
-    return -1;
+    return 0;
+}
+
+static int sig_setup(void) {
+    static int result = 1; /* 1: not tried yet */
+    if (result == 1) result = sig_setup_once();
+    return result;
 }
 
 /* Without the GIL: have each of threads tids[0..n) (n <= SIG_SLOTS) record its stack
@@ -321,9 +337,6 @@ static PyObject *sig_code(uintptr_t addr) {
     return code;
 }
 
-/* With the GIL: ((code, lasti, line), ...) leaf first, the labels (a value of the
- * label variable, () when unset, Ellipsis when unknown) and whether frames nearer the
- * root were left out; or None if a code pointer failed its check. `alive` maps id() to the label values labels.py keeps alive. */
 /* With the GIL: the frame (code, f_lasti, line) of `code` at instruction `instr`, from
  * sig_frames (new reference), or Py_None (a frame still being set up: skipped, as
  * sys._current_frames does) or NULL with no error (the address failed its check). A
@@ -363,6 +376,10 @@ static PyObject *sig_frame(const SigFrame *f) {
     return t;
 }
 
+/* With the GIL: ((code, lasti, line), ...) leaf first, the labels (a value of the
+ * label variable, () when unset, Ellipsis when unknown) and whether frames nearer the
+ * root were left out; or None if a code pointer failed its check. `alive` maps id() to
+ * the label values labels.py keeps alive. */
 static PyObject *sig_resolve(const SigStack *s, PyObject *alive) {
     PyObject *frames = PyTuple_New(s->n);
     if (frames == NULL) return NULL;
