@@ -7,8 +7,12 @@
  * never asks the running thread to hand the GIL over, so a capture does not reshuffle
  * which request thread runs next, and the rate does not depend on when the GIL comes.
  *
+ * prober_take waits until the oldest kept tick is batch_ns old before it asks for the GIL:
+ * every hand-over to the sampler costs the running thread a switch, so fewer and fuller
+ * takes cost the program less than one per tick.
+ *
  * The GIL's hand-over is not fair: with several CPU-bound threads a waiter can wait for
- * seconds. So once the oldest kept tick is PB_FORCE_AFTER_NS old, the prober lowers the
+ * seconds. So once the oldest kept tick is batch_ns + PB_FORCE_AFTER_NS old, the prober lowers the
  * switch interval to switch_us, so that every waiter asks for the GIL after switch_us and
  * the sampler's turn comes; prober_take puts it back. The prober never asks for the GIL
  * itself: a drop request from a thread that is not waiting can leave the holder waiting
@@ -29,6 +33,7 @@ static long pb_sampler = 0;        /* the sampler's kernel id: not probed */
 static unsigned long pb_switch_us = 200, pb_saved_us = 5000;
 static int pb_lowered = 0;
 static long long pb_oldest = 0;    /* when the oldest kept tick was taken */
+static long long pb_batch = 0;     /* prober_take waits until the oldest is this old */
 static long long pb_skipped = 0;
 static Tick pb_ticks[PB_MAX];
 static int pb_n = 0;
@@ -49,7 +54,7 @@ static void *pb_main(void *arg) {
             continue;
         }
         long long now = mono_ns();
-        long long force_at = pb_n > 0 ? pb_oldest + PB_FORCE_AFTER_NS : 0;
+        long long force_at = pb_n > 0 ? pb_oldest + pb_batch + PB_FORCE_AFTER_NS : 0;
         if (force_at && !pb_lowered && now >= force_at) {
             unsigned long cur = _PyEval_GetSwitchInterval();
             if (cur > pb_switch_us) {
@@ -152,19 +157,24 @@ static PyObject *prober_start(PyObject *module, PyObject *args) {
     return PyLong_FromLongLong(pb_cpu_ns());
 }
 
-/* prober_take(timeout_ns, alive) -> the ticks kept since the last take, oldest first,
- * each as wait_and_read's with every thread's clock; waits up to timeout_ns (without
- * the GIL) for one. */
+/* prober_take(timeout_ns, alive, batch_ns) -> the ticks kept since the last take, oldest
+ * first, each as wait_and_read's with every thread's clock; waits up to timeout_ns
+ * (without the GIL) until the oldest kept tick is batch_ns old. */
 static PyObject *prober_take(PyObject *module, PyObject *args) {
     long long timeout_ns;
     PyObject *alive;
-    if (!PyArg_ParseTuple(args, "LO", &timeout_ns, &alive)) return NULL;
+    long long batch_ns = 0;
+    if (!PyArg_ParseTuple(args, "LO|L", &timeout_ns, &alive, &batch_ns)) return NULL;
     Tick *taken = NULL;
     int n = 0;
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&pb_mu);
-    if (pb_n == 0 && timeout_ns > 0 && pb_next != 0) {
-        struct timespec ts = pb_ts(mono_ns() + timeout_ns);
+    pb_batch = batch_ns > 0 ? batch_ns : 0;
+    long long until = mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+    while (timeout_ns > 0 && pb_next != 0) {
+        long long now = mono_ns(), ready = pb_n > 0 ? pb_oldest + pb_batch : until;
+        if (now >= until || (pb_n > 0 && now >= ready)) break;
+        struct timespec ts = pb_ts(ready < until ? ready : until);
         pthread_cond_timedwait(&pb_kept_cv, &pb_mu, &ts);
     }
     pthread_mutex_unlock(&pb_mu);

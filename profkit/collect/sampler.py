@@ -18,8 +18,8 @@ Which stack such a sample has: on CPython 3.11 the thread itself records it, in 
 signal handler, at the probe instant (``_sigstack.h``), with its labels. The probes are
 taken by a C thread (the prober, ``_prober.h``) at every deadline, without the GIL; this
 thread takes the ticks kept since its last turn when it gets the GIL, like any thread
-(it never asks the running thread to hand it over): every probe is a tick, however late
-the GIL comes. So a capture neither
+(it never asks the running thread to hand it over), several at a time (``TAKE_BATCH_NS``):
+every probe is a tick, however late the GIL comes. So a capture neither
 reshuffles which request thread runs next nor depends on when the sampler gets the GIL.
 Where a thread cannot record (another Python, the signal blocked, ``PROFKIT_SIGNAL_CAPTURE=0``),
 its stack is read with the GIL as before: the sampler lowers the switch interval while
@@ -53,6 +53,9 @@ from profkit.model import Profile, ProfileBuilder
 SWITCH_US = 200  # GIL switch interval while the sampler waits for the GIL (default 5000)
 PROBE_NS = 20_000  # the wake-up probe: whose CPU clock advances in these 20 us is on a CPU
 STOP_CHECK_NS = 50_000_000  # low rates: look at the stop flag every 50 ms
+# the prober's ticks are taken once the oldest is 30 ms old: every take costs the running
+# thread a GIL hand-over, so ~30 takes a second cost the program less than one per tick
+TAKE_BATCH_NS = 30_000_000
 CAPTURE_ENV = "PROFKIT_SIGNAL_CAPTURE"  # "0": read stacks with the GIL only (the old way)
 
 try:
@@ -223,7 +226,7 @@ class Sampler:
         """Take the prober's ticks whenever this thread gets the GIL."""
         try:
             while not self._stop_requested:
-                wakes = _prober_take(STOP_CHECK_NS, alive_by_id)  # type: ignore[misc]
+                wakes = _prober_take(STOP_CHECK_NS, alive_by_id, TAKE_BATCH_NS)  # type: ignore[misc]
                 self._take(wakes)
             self._take(_prober_take(0, alive_by_id))  # type: ignore[misc]
         finally:

@@ -320,3 +320,25 @@ def test_a_thread_holding_the_gil_in_one_c_call_is_sampled_throughout_it() -> No
     assert samples >= 0.5 * expected, (samples, expected, p.comments)
     cpu = cum_by_function(p).get("test_signal_capture._long_c_call", 0)
     assert cpu >= 0.8 * spent["ns"], (cpu, spent)
+
+
+def test_the_sampler_takes_the_probers_ticks_in_batches() -> None:
+    # Every take costs the running thread a GIL hand-over: prober_take waits until the
+    # oldest kept tick is batch_ns old, so one take brings several ticks.
+    period_ns, batch_ns = 2_000_000, 30_000_000
+    assert _cpuwake.prober_start(period_ns, PROBE_NS, ON_CPU_MIN_NS, 200, LABEL_VAR) >= 0
+    try:
+        _cpuwake.prober_take(0, alive_by_id)  # start from nothing kept
+        sizes = []
+        for _ in range(3):
+            t0 = time.monotonic_ns()
+            wakes = _cpuwake.prober_take(2_000_000_000, alive_by_id, batch_ns)
+            waited = time.monotonic_ns() - t0
+            assert waited >= batch_ns // 2, waited  # not at the first tick
+            sizes.append(len(wakes))
+        assert min(sizes) >= 5, sizes  # ~15 ticks of 2 ms in 30 ms, on a loaded machine too
+        # without a batch, a take returns with the first tick
+        _cpuwake.prober_take(0, alive_by_id)
+        assert len(_cpuwake.prober_take(2_000_000_000, alive_by_id)) <= 2
+    finally:
+        _cpuwake.prober_stop()

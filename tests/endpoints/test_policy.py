@@ -210,3 +210,21 @@ def test_index_capture_hint_names_the_prefix(prefix: str) -> None:
 def test_bad_configuration_fails_at_mount(options: Dict[str, object]) -> None:
     with pytest.raises(InputError):
         EndpointConfig(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("configured, share, expected", [
+    (5, 1, "5"),      # a low configured rate is kept as it is (not raised to the 10 Hz floor)
+    (5, 4, "5"),      # ... and a worker's share of it never goes under it nor over it
+    (100, 4, "25"),   # one of four workers: a quarter of the rate
+    (100, 64, "10"),  # many workers: the 10 Hz floor
+])
+def test_a_workers_share_of_the_rate(configured: int, share: int, expected: str) -> None:
+    from profkit.model import parse
+
+    endpoints = ProfileEndpoints(EndpointConfig(cpu_rate_hz=configured))
+    sub = endpoints.subpath("/debug/profile/profile")
+    assert sub is not None
+    resp = endpoints.handle(Request("GET", sub, "seconds=0.05", "127.0.0.1", {}, rate_share=share))
+    assert resp.status == 200, resp.body
+    comments = parse(resp.body).comments
+    assert any(f"requested {expected} Hz" in c for c in comments), comments
