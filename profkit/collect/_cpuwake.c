@@ -40,16 +40,24 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+/* A timespec as nanoseconds, and back (ns >= 0). */
+static long long ts_ns(struct timespec ts) {
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void sleep_ns(long long ns) {
+static struct timespec ns_ts(long long ns) {
+    struct timespec ts = {(time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL)};
+    return ts;
+}
+
+static long long mono_ns(void) {
     struct timespec ts;
-    ts.tv_sec = (time_t)(ns / 1000000000LL);
-    ts.tv_nsec = (long)(ns % 1000000000LL);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts_ns(ts);
+}
+
+static void sleep_ns(long long ns) {
+    struct timespec ts = ns_ts(ns);
     while (nanosleep(&ts, &ts) == EINTR) {
     }
 }
@@ -123,7 +131,7 @@ static Py_ssize_t read_all(long skip1, long skip2, Reading **out) {
             cap *= 2;
         }
         buf[n].tid = tid;
-        buf[n].cpu_ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        buf[n].cpu_ns = ts_ns(ts);
         buf[n].advance_ns = 0;
         n++;
     }
@@ -180,7 +188,7 @@ static void tick_probe(Tick *t, long skip1, long skip2, long long probe_ns,
                 r->advance_ns = -1; /* exited */
                 continue;
             }
-            long long now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+            long long now = ts_ns(ts);
             r->advance_ns = now - r->cpu_ns;
             r->cpu_ns = now;
         }
@@ -299,9 +307,7 @@ static PyObject *wait_and_read(PyObject *module, PyObject *args) {
 
     Py_BEGIN_ALLOW_THREADS
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* this thread's sleeps end on time (default 50 us late) */
-    struct timespec until;
-    until.tv_sec = (time_t)(deadline_ns / 1000000000LL);
-    until.tv_nsec = (long)(deadline_ns % 1000000000LL);
+    struct timespec until = ns_ts(deadline_ns);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
     }
     tick_probe(&tick, self_tid, 0, probe_ns, capture_min_ns, capture);

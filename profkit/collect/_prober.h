@@ -38,11 +38,6 @@ static long long pb_skipped = 0;
 static Tick pb_ticks[PB_MAX];
 static int pb_n = 0;
 
-static struct timespec pb_ts(long long ns) {
-    struct timespec ts = {(time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL)};
-    return ts;
-}
-
 static void *pb_main(void *arg) {
     (void)arg;
     pb_tid = (long)syscall(SYS_gettid);
@@ -65,7 +60,7 @@ static void *pb_main(void *arg) {
         }
         if (now < pb_next) {
             long long wake = force_at && !pb_lowered && force_at < pb_next ? force_at : pb_next;
-            struct timespec ts = pb_ts(wake);
+            struct timespec ts = ns_ts(wake);
             pthread_cond_timedwait(&pb_cv, &pb_mu, &ts);
             continue;
         }
@@ -114,7 +109,7 @@ static void pb_reset_locked(void) {
 static long long pb_cpu_ns(void) {
     struct timespec ts;
     if (pb_tid == 0 || clock_gettime(thread_clock(pb_tid), &ts) != 0) return 0;
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return ts_ns(ts);
 }
 
 /* prober_start(period_ns, probe_ns, capture_min_ns, switch_us, label_var) -> the prober
@@ -174,7 +169,7 @@ static PyObject *prober_take(PyObject *module, PyObject *args) {
     while (timeout_ns > 0 && pb_next != 0) {
         long long now = mono_ns(), ready = pb_n > 0 ? pb_oldest + pb_batch : until;
         if (now >= until || (pb_n > 0 && now >= ready)) break;
-        struct timespec ts = pb_ts(ready < until ? ready : until);
+        struct timespec ts = ns_ts(ready < until ? ready : until);
         pthread_cond_timedwait(&pb_kept_cv, &pb_mu, &ts);
     }
     pthread_mutex_unlock(&pb_mu);

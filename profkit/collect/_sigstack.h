@@ -293,9 +293,7 @@ static void sig_capture(const long *tids, SigStack **outs, int n) {
         clock_gettime(CLOCK_REALTIME, &ts); /* sem_timedwait's clock */
         long long left = give_up - mono_ns();
         if (left <= 0) break;
-        long long at = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec + left;
-        ts.tv_sec = (time_t)(at / 1000000000LL);
-        ts.tv_nsec = (long)(at % 1000000000LL);
+        ts = ns_ts(ts_ns(ts) + left);
         if (sem_timedwait(&sig_done, &ts) == 0) done++;
         else if (errno != EINTR) break;
     }
