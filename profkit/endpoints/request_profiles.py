@@ -8,6 +8,8 @@ method. A request that does not ask costs one header and one query-string check.
 The profile is pyinstrument's (``Profiler(async_mode="enabled")``: asyncio awaits are
 attributed to the coroutine that awaits, as an ``[await]`` leaf), converted to pprof by
 ``profkit.importers.pyinstrument.from_document`` and kept in a ``ProfileStore``. The
+conversion (0.4-1.5 ms) is not the request's: a converter thread does it after the
+request is answered, and listing or downloading waits for the ones under way. The
 answer to the app's client is unchanged apart from one response header,
 ``X-Profkit-Profile: <id>`` (or ``busy`` when the request asked but could not be
 profiled: ``MAX_ACTIVE`` profiled requests already run on this mount, or pyinstrument
@@ -27,12 +29,13 @@ thread-safe. ``GET <prefix>/requests`` lists them (HTML, ``?format=json``);
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from profkit.endpoints import http
 from profkit.endpoints.config import EndpointConfig, Network, check_access
@@ -92,6 +95,49 @@ class ProfileStore:
         self._slow: List[RequestProfile] = []  # slowest first
         self._bytes = 0
         self._lock = threading.Lock()
+        self._pending: Deque[Tuple[RequestProfile, Callable[[], bytes]]] = collections.deque()
+        self._converter: Optional[threading.Thread] = None
+        self._converting = threading.Lock()  # held while pending records are converted
+
+    def submit(self, rec: RequestProfile, convert: Callable[[], bytes]) -> None:
+        """Keep ``rec`` once ``convert()`` has made its bytes, on the converter thread.
+
+        Returns at once. A failed conversion is logged and the record dropped; reading the
+        store (``records``, ``get``, ``total_bytes``) first waits for pending records.
+        """
+        with self._lock:
+            self._pending.append((rec, convert))
+            if self._converter is not None and self._converter.is_alive():  # not if forked
+                return
+            self._converter = threading.Thread(
+                target=self._convert_pending, name="profkit-request-profiles", daemon=True
+            )
+            try:
+                self._converter.start()
+                return
+            except RuntimeError:  # no new threads (interpreter shutdown): convert here
+                self._converter = None
+        self._convert_pending()
+
+    def _convert_pending(self) -> None:
+        """Convert and keep every pending record (the converter thread, or a reader)."""
+        with self._converting:
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        if self._converter is threading.current_thread():
+                            self._converter = None
+                        return
+                    rec, convert = self._pending.popleft()
+                try:
+                    rec.data = convert()
+                except Exception:
+                    log.warning("profkit: could not convert request profile %s", rec.id,
+                                exc_info=True)
+                    continue
+                if not self.add(rec) and rec.trigger == "asked":
+                    log.warning("profkit: request profile %s (%d bytes) is larger than "
+                                "profiles_max_bytes; not kept", rec.id, len(rec.data))
 
     def would_keep_slow(self, duration_s: float) -> bool:
         """Return whether an automatic profile of this duration would be kept now."""
@@ -122,17 +168,20 @@ class ProfileStore:
 
     def records(self) -> List[RequestProfile]:
         """Return every kept profile, newest first."""
+        self._convert_pending()
         with self._lock:
             both = self._asked + self._slow
         return sorted(both, key=lambda r: -r.time_s)
 
     def get(self, rid: str) -> Optional[RequestProfile]:
         """Return the kept profile called ``rid``, or None."""
+        self._convert_pending()
         with self._lock:
             return next((r for r in self._asked + self._slow if r.id == rid), None)
 
     def total_bytes(self) -> int:
         """Return the bytes of all kept profiles."""
+        self._convert_pending()
         with self._lock:
             return self._bytes
 
@@ -172,26 +221,27 @@ class ActiveProfile:
             return
         self._done = True
         duration = time.perf_counter() - self._t0
+        owner = self.owner
         try:
             session = self._profiler.stop()
         except Exception:
             log.debug("profkit: stopping a request profile failed", exc_info=True)
-            self.owner.release()
+            owner.release()
             return
-        self.owner.release()
-        store = self.owner.store
-        if self.trigger != "asked" and not store.would_keep_slow(duration):
-            return
-        try:
-            data = _to_pprof(session, f"{method} {path}", self._pool_sessions)
-        except Exception:
-            log.warning("profkit: could not convert request profile %s", self.id, exc_info=True)
+        if self.trigger != "asked" and not owner.store.would_keep_slow(duration):
+            owner.release()
             return
         rec = RequestProfile(self.id, method, route, path, status, duration, self.time_s,
-                             self.trigger, data)
-        if not store.add(rec) and self.trigger == "asked":
-            log.warning("profkit: request profile %s (%d bytes) is larger than "
-                        "profiles_max_bytes; not kept", self.id, len(data))
+                             self.trigger)
+        pool = self._pool_sessions
+
+        def convert() -> bytes:
+            try:
+                return _to_pprof(session, f"{method} {path}", pool)
+            finally:  # the slot is held until then: MAX_ACTIVE sessions in memory at most
+                owner.release()
+
+        owner.store.submit(rec, convert)
 
 
 def _to_pprof(session: Any, what: str, pool_sessions: Sequence[Any] = ()) -> bytes:

@@ -136,6 +136,35 @@ def test_flask_profiled_response_is_the_app_s_and_its_profile_is_listed(
     assert flat[top] >= 0.5 * 60e6  # most of its 60 ms
 
 
+def test_the_profile_is_converted_after_the_request_is_answered(
+    flask_srv: Tuple[str, Holder], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # converting to pprof (0.4-1.5 ms) is not on the asking request's path: the answer
+    # comes while the conversion is held, and the listing waits for it
+    import profkit.endpoints.request_profiles as request_profiles
+
+    url, _ = flask_srv
+    real = request_profiles._to_pprof
+    entered, release = threading.Event(), threading.Event()
+    ran_in: List[str] = []
+
+    def held_conversion(*args: Any) -> bytes:
+        ran_in.append(threading.current_thread().name)
+        entered.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(request_profiles, "_to_pprof", held_conversion)
+    try:
+        status, headers, body = get(url + "/work/1", headers=ASK)
+        assert (status, body) == (200, b"worked 1")  # answered, the conversion held
+        assert entered.wait(30)
+        assert ran_in == ["profkit-request-profiles"]  # not the request's thread
+    finally:
+        release.set()
+    assert headers["x-profkit-profile"] in {e["id"] for e in listed(url)}
+
+
 def test_query_parameter_asks_too_and_html_escapes(flask_srv: Tuple[str, Holder]) -> None:
     url, _ = flask_srv
     status, headers, _ = get(url + "/echo/%3Cb%3Ex?profkit_profile=1")
