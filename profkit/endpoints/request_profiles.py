@@ -98,6 +98,7 @@ class ProfileStore:
         self._pending: Deque[Tuple[RequestProfile, Callable[[], bytes]]] = collections.deque()
         self._converter: Optional[threading.Thread] = None
         self._converting = threading.Lock()  # held while pending records are converted
+        self._wakeup = threading.Condition(self._lock)  # a record is pending
 
     def submit(self, rec: RequestProfile, convert: Callable[[], bytes]) -> None:
         """Keep ``rec`` once ``convert()`` has made its bytes, on the converter thread.
@@ -107,10 +108,11 @@ class ProfileStore:
         """
         with self._lock:
             self._pending.append((rec, convert))
+            self._wakeup.notify()
             if self._converter is not None and self._converter.is_alive():  # not if forked
                 return
             self._converter = threading.Thread(
-                target=self._convert_pending, name="profkit-request-profiles", daemon=True
+                target=self._convert_forever, name="profkit-request-profiles", daemon=True
             )
             try:
                 self._converter.start()
@@ -119,14 +121,21 @@ class ProfileStore:
                 self._converter = None
         self._convert_pending()
 
+    def _convert_forever(self) -> None:
+        """The converter thread: wait for pending records and convert them (it stays, so
+        that a request does not pay for a thread's start)."""
+        while True:
+            with self._lock:
+                while not self._pending:
+                    self._wakeup.wait()
+            self._convert_pending()
+
     def _convert_pending(self) -> None:
         """Convert and keep every pending record (the converter thread, or a reader)."""
         with self._converting:
             while True:
                 with self._lock:
                     if not self._pending:
-                        if self._converter is threading.current_thread():
-                            self._converter = None
                         return
                     rec, convert = self._pending.popleft()
                 try:
