@@ -16,7 +16,7 @@ from typing import Dict
 from urllib.parse import quote
 
 from profkit.endpoints import http
-from profkit.endpoints.request_profiles import ProfileStore, RequestProfile
+from profkit.endpoints.request_profile_store import ProfileStore, RequestProfile
 
 UNKNOWN = "Unknown request profile"
 BAD_FORMAT = 'invalid value for "format" - must be html or json'

@@ -21,7 +21,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 from endpoint_servers import ROOT, WsgiServer, fetch, free_port, wait_until_serving
 
-from profkit.endpoints.request_profiles import MAX_ACTIVE, ProfileStore, RequestProfile
+from profkit.endpoints.request_profile_store import ProfileStore, RequestProfile
+from profkit.endpoints.request_profiles import MAX_ACTIVE
 from profkit.model import Profile, parse
 
 ASK = {"X-Profkit-Profile": "1"}
@@ -422,3 +423,40 @@ def test_index_links_the_request_profiles() -> None:
     assert 'href="/debug/profile/requests"' in render_index("/debug/profile", EndpointConfig())
     off = render_index("/debug/profile", EndpointConfig(request_profiles=False))
     assert "/requests" not in off
+
+
+def test_a_forked_child_reads_the_store_while_the_parent_converts() -> None:
+    # the parent's converter thread holds the store's locks mid-conversion; a child forked
+    # then has no such thread, and must still read the store (and convert what is pending)
+    store = ProfileStore(kept=4, slowest=0, max_bytes=1 << 20)
+    entered, release = threading.Event(), threading.Event()
+
+    def held() -> bytes:
+        entered.set()
+        release.wait(30)
+        return b"held"
+
+    store.submit(RequestProfile("1", "GET", "/", "/", 200, 0.1, 1.0, "asked"), held)
+    assert entered.wait(30)
+    store.submit(RequestProfile("2", "GET", "/", "/", 200, 0.1, 2.0, "asked"), lambda: b"two")
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the store answers
+        try:
+            os._exit(0 if [r.id for r in store.records()] == ["2"] else 1)
+        finally:
+            os._exit(2)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                pytest.fail("the child hung on the store's locks")
+            time.sleep(0.05)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    finally:
+        release.set()
+    assert [r.id for r in store.records()] == ["2", "1"]  # the parent's, both converted
