@@ -80,7 +80,7 @@ static void *pb_main(void *arg) {
         if (pb_next != 0 && pb_n < PB_MAX && t.n >= 0) {
             if (pb_n == 0) pb_oldest = at;
             pb_ticks[pb_n++] = t;
-            pthread_cond_signal(&pb_kept_cv);
+            if (pb_n == 1) pthread_cond_signal(&pb_kept_cv); /* the taker then waits for the batch */
         } else {
             tick_free(&t); /* stopped meanwhile */
         }

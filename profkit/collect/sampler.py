@@ -56,6 +56,7 @@ STOP_CHECK_NS = 50_000_000  # low rates: look at the stop flag every 50 ms
 # the prober's ticks are taken once the oldest is 30 ms old: every take costs the running
 # thread a GIL hand-over, so ~30 takes a second cost the program less than one per tick
 TAKE_BATCH_NS = 30_000_000
+PROBER_KEEPS = 512  # _prober.h's PB_MAX: ticks kept until taken (then skipped, counted)
 CAPTURE_ENV = "PROFKIT_SIGNAL_CAPTURE"  # "0": read stacks with the GIL only (the old way)
 
 try:
@@ -224,9 +225,11 @@ class Sampler:
 
     def _loop_prober(self, prober_cpu: int) -> None:
         """Take the prober's ticks whenever this thread gets the GIL."""
+        # at high rates a batch is at most a quarter of what the prober keeps (512 ticks)
+        batch_ns = min(TAKE_BATCH_NS, PROBER_KEEPS // 4 * int(1e9 / self.rate_hz))
         try:
             while not self._stop_requested:
-                wakes = _prober_take(STOP_CHECK_NS, alive_by_id, TAKE_BATCH_NS)  # type: ignore[misc]
+                wakes = _prober_take(STOP_CHECK_NS, alive_by_id, batch_ns)  # type: ignore[misc]
                 self._take(wakes)
             self._take(_prober_take(0, alive_by_id))  # type: ignore[misc]
         finally:

@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
+import weakref
 from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 from profkit.endpoints import http
@@ -99,27 +101,20 @@ class ActiveProfile:
             return
         self._done = True
         duration = time.perf_counter() - self._t0
-        owner = self.owner
         try:
             session = self._profiler.stop()
         except Exception:
             log.debug("profkit: stopping a request profile failed", exc_info=True)
-            owner.release()
+            self.owner.release()
             return
-        if self.trigger != "asked" and not owner.store.would_keep_slow(duration):
-            owner.release()
+        self.owner.release()
+        store = self.owner.store
+        if self.trigger != "asked" and not store.would_keep_slow(duration):
             return
         rec = RequestProfile(self.id, method, route, path, status, duration, self.time_s,
                              self.trigger)
         pool = self._pool_sessions
-
-        def convert() -> bytes:
-            try:
-                return _to_pprof(session, f"{method} {path}", pool)
-            finally:  # the slot is held until then: MAX_ACTIVE sessions in memory at most
-                owner.release()
-
-        owner.store.submit(rec, convert)
+        store.submit(rec, lambda: _to_pprof(session, f"{method} {path}", pool))
 
 
 def _to_pprof(session: Any, what: str, pool_sessions: Sequence[Any] = ()) -> bytes:
@@ -137,6 +132,9 @@ def _to_pprof(session: Any, what: str, pool_sessions: Sequence[Any] = ()) -> byt
     return bytes(serialize(prof))
 
 
+_mounts: weakref.WeakSet[RequestProfiles] = weakref.WeakSet()
+
+
 class RequestProfiles:
     """The trigger check, the profilers and the store of one mount."""
 
@@ -145,6 +143,11 @@ class RequestProfiles:
         self.auto = config.slowest > 0
         self.store = ProfileStore(config.profiles_kept, config.slowest, config.profiles_max_bytes)
         self._ids = itertools.count(1)
+        self._active = threading.BoundedSemaphore(MAX_ACTIVE)
+        _mounts.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child runs none of the parent's profiled requests: every slot is free."""
         self._active = threading.BoundedSemaphore(MAX_ACTIVE)
 
     def allowed(self, client: Optional[str], headers: Mapping[str, str]) -> bool:
@@ -171,3 +174,11 @@ class RequestProfiles:
             return None
         return ActiveProfile(self, str(next(self._ids)), trigger, profiler)
 
+
+def _after_fork_in_child() -> None:
+    for mount in list(_mounts):
+        mount._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
