@@ -15,7 +15,8 @@ call; ASGI call with in-memory receive/send). Endpoints:
 Interleaved pairs, median of ``--pairs``: per endpoint, ``asked/plain`` is the time of
 a request carrying ``X-Profkit-Profile: 1`` over the same request without it (the
 goal: <= 2.0), each asked request timed alone and the profile's conversion to pprof
-(which runs on another thread once the request is answered) waited for untimed; ``pyinstrument`` is pyinstrument's own cost on the same work, without
+(which runs on another thread once the request is answered) waited for untimed and
+reported beside it (the listing's time while one was pending, less the listing's alone); ``pyinstrument`` is pyinstrument's own cost on the same work, without
 any middleware (the work under ``Profiler(...).start()/stop()`` over the work alone,
 same interval and async mode as the middleware's): what no wrapper of it can go under; ``check/off`` is a request that did not ask with request profiles on
 (the header and query check) over the same with ``request_profiles=False`` (the
@@ -140,9 +141,14 @@ def timed(run: Callable[[], None], requests: int, settle: Optional[Callable[[], 
     for _ in range(requests):
         t0 = time.perf_counter()
         run()
-        total += time.perf_counter() - t0
+        t1 = time.perf_counter()
+        total += t1 - t0
         settle()
+        SETTLED.append(time.perf_counter() - t1)
     return total / requests
+
+
+SETTLED: List[float] = []  # seconds of each settle(): the listing, and the conversion it waited for
 
 
 def main() -> int:
@@ -185,13 +191,18 @@ def main() -> int:
                 ratios["check/off"].append(t["plain"] / t["off"])
                 if name != "tiny":
                     ratios["bare"].append(t["bare"] / t["work"])
+            listed_ms = statistics.median(SETTLED) * 1000
+            alone_ms = timed(listing, n) * 1000  # nothing pending: the listing alone
+            del SETTLED[:]
             med = {k: statistics.median(v) * 1000 for k, v in means.items()}
             print(f"{kind} {name:5}: plain {med['plain']:8.3f} ms  asked {med['asked']:8.3f} ms  "
                   f"off {med['off']:8.3f} ms  asked/plain "
                   f"{statistics.median(ratios['asked/plain']):.2f}  check/off "
                   f"{statistics.median(ratios['check/off']):.3f}"
                   + (f"  pyinstrument {statistics.median(ratios['bare']):.2f}"
-                     if ratios["bare"] else ""), flush=True)
+                     if ratios["bare"] else "")
+                  + f"  conversion ~{max(0.0, listed_ms - alone_ms):.3f} ms after the answer",
+                  flush=True)
     loop_.close()
     check_cost()
     return 0
