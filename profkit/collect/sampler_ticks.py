@@ -174,6 +174,7 @@ class SampleTaker:
                     on_cpu = (
                         probe is not None
                         and (ident == holder or probe[0] >= ON_CPU_MIN_NS)
+                        and not (captures and st.native_id in captures)  # its own is used below
                         and self._ran_since(st, probe[1], cpu_now, clocks) <= DRIFT_MAX_NS
                     )
             cpu.total += cpu_delta
