@@ -181,4 +181,14 @@ def test_hot_function_share_matches_truth_and_pyspy(server: Tuple[str, int], tmp
     assert entry_flat < 0.05, detail
     # the profile says how much of its CPU was estimated, and marks those samples
     assert "estimated for" in comment, comment
-    assert any(s.labels.get("cpu_estimate") == ["same_entry_point"] for s in profile.samples)
+    # (with signal captures nearly every short thread is observed: a run may estimate none;
+    # how the estimate is spread is tests/collect/test_collect_short_threads.py's)
+    found = re.search(r"([0-9.]+) ms \([0-9.]+ %\) estimated for (\d+) threads", comment)
+    assert found is not None, comment
+    est_ms, threads = float(found.group(1)), int(found.group(2))
+    marked = {s.labels["cpu_estimate"][0] for s in profile.samples if "cpu_estimate" in s.labels}
+    assert marked <= {"same_entry_point", "entry_point_frame"}, marked
+    if est_ms > 0:  # estimated CPU is in samples that say so
+        assert marked, comment
+    if marked:
+        assert threads > 0, comment
