@@ -355,7 +355,8 @@ static PyMethodDef methods[] = {
     {"prober_start", prober_start, METH_VARARGS,
      "prober_start(period_ns, probe_ns, capture_min_ns, switch_us, label_var) -> cpu ns or -1"},
     {"prober_take", prober_take, METH_VARARGS,
-     "prober_take(timeout_ns, alive) -> [(probe_ns, advanced, holder, captures, clocks), ...]"},
+     "prober_take(timeout_ns, alive, batch_ns=0) -> [(probe_ns, advanced, holder, captures, "
+     "clocks), ...]"},
     {"prober_stop", prober_stop, METH_NOARGS, "prober_stop() -> (skipped ticks, prober cpu ns)"},
 #endif
     {"forget", forget, METH_NOARGS, "forget(): release the code objects captures kept"},
@@ -368,4 +369,11 @@ static struct PyModuleDef moduledef = {
     PyModuleDef_HEAD_INIT, "_cpuwake", "The CPU sampler's wake-up without the GIL.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__cpuwake(void) { return PyModule_Create(&moduledef); }
+PyMODINIT_FUNC PyInit__cpuwake(void) {
+    PyObject *m = PyModule_Create(&moduledef);
+#ifdef HAVE_CAPTURE
+    /* how many ticks the prober keeps until they are taken (then it skips, counting) */
+    if (m != NULL && PyModule_AddIntConstant(m, "PROBER_KEEPS", PB_MAX) < 0) Py_CLEAR(m);
+#endif
+    return m;
+}

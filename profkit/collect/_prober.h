@@ -12,9 +12,9 @@
  * takes cost the program less than one per tick.
  *
  * The GIL's hand-over is not fair: with several CPU-bound threads a waiter can wait for
- * seconds. So once the oldest kept tick is batch_ns + PB_FORCE_AFTER_NS old, the prober lowers the
- * switch interval to switch_us, so that every waiter asks for the GIL after switch_us and
- * the sampler's turn comes; prober_take puts it back. The prober never asks for the GIL
+ * seconds. So once the oldest kept tick is batch_ns + PB_FORCE_AFTER_NS old, the prober
+ * lowers the switch interval to switch_us, so that every waiter asks for the GIL after
+ * switch_us and the sampler's turn comes; prober_take puts it back. The prober never asks for the GIL
  * itself: a drop request from a thread that is not waiting can leave the holder waiting
  * for a switch that never comes (CPython's FORCE_SWITCHING). After PB_MAX kept ticks
  * (nobody takes them) it skips ticks, counting them.

@@ -56,7 +56,6 @@ STOP_CHECK_NS = 50_000_000  # low rates: look at the stop flag every 50 ms
 # the prober's ticks are taken once the oldest is 30 ms old: every take costs the running
 # thread a GIL hand-over, so ~30 takes a second cost the program less than one per tick
 TAKE_BATCH_NS = 30_000_000
-PROBER_KEEPS = 512  # _prober.h's PB_MAX: ticks kept until taken (then skipped, counted)
 CAPTURE_ENV = "PROFKIT_SIGNAL_CAPTURE"  # "0": read stacks with the GIL only (the old way)
 
 try:
@@ -66,11 +65,13 @@ except ImportError:  # not built, or not Linux: every sample with a CPU delta is
     _wait_and_read = None
     _forget_codes = None
 try:  # CPython 3.11 builds: the prober thread (_prober.h)
+    from profkit.collect._cpuwake import PROBER_KEEPS  # ticks kept until taken
     from profkit.collect._cpuwake import prober_start as _prober_start
     from profkit.collect._cpuwake import prober_stop as _prober_stop
     from profkit.collect._cpuwake import prober_take as _prober_take
 except ImportError:
     _prober_start = _prober_stop = _prober_take = None
+    PROBER_KEEPS = 0
 
 _busy_lock = threading.Lock()
 _active: Optional[Sampler] = None
@@ -216,17 +217,17 @@ class Sampler:
         if capture_min and not self.wall and _prober_start is not None:
             prober_cpu = _prober_start(period_ns, PROBE_NS, capture_min, SWITCH_US, LABEL_VAR)
         if prober_cpu >= 0:
-            self._loop_prober(prober_cpu)
+            self._loop_prober(prober_cpu, period_ns)
         else:
             self._loop_waking(period_ns, capture_min)
         self._own_cpu_ns += time.thread_time_ns()
         if _forget_codes is not None:
             _forget_codes()  # the code objects captures kept alive
 
-    def _loop_prober(self, prober_cpu: int) -> None:
+    def _loop_prober(self, prober_cpu: int, period_ns: int) -> None:
         """Take the prober's ticks whenever this thread gets the GIL."""
-        # at high rates a batch is at most a quarter of what the prober keeps (512 ticks)
-        batch_ns = min(TAKE_BATCH_NS, PROBER_KEEPS // 4 * int(1e9 / self.rate_hz))
+        # at high rates a batch is at most a quarter of what the prober keeps
+        batch_ns = min(TAKE_BATCH_NS, PROBER_KEEPS // 4 * period_ns)
         try:
             while not self._stop_requested:
                 wakes = _prober_take(STOP_CHECK_NS, alive_by_id, batch_ns)  # type: ignore[misc]

@@ -8,7 +8,7 @@ method. A request that does not ask costs one header and one query-string check.
 The profile is pyinstrument's (``Profiler(async_mode="enabled")``: asyncio awaits are
 attributed to the coroutine that awaits, as an ``[await]`` leaf), converted to pprof by
 ``profkit.importers.pyinstrument.from_document`` and kept in a ``ProfileStore``. The
-conversion (0.4-1.5 ms) is not the request's: a converter thread does it after the
+conversion (~0.1-2 ms) is not the request's: a converter thread does it after the
 request is answered, and listing or downloading waits for the ones under way. The
 answer to the app's client is unchanged apart from one response header,
 ``X-Profkit-Profile: <id>`` (or ``busy`` when the request asked but could not be
